@@ -1,0 +1,53 @@
+"""Activities of the recovery flows: thin wrappers that open one transaction and call services."""
+
+from temporalio import activity
+
+from integrations.messaging import MessageProvider
+from models.database import SessionMaker
+from services.event_log import close_run
+from services.flow_messages import StepContext, decide_step, send_step
+from workflows.types import GateDecision, RunClosed, SendResult, StepRequest
+
+
+def _context(req: StepRequest) -> StepContext:
+    return StepContext(
+        store_id=req.store_id,
+        workflow_id=req.workflow_id,
+        run_key=req.run_key,
+        flow=req.flow,
+        step=req.step,
+        customer_id=req.customer_id,
+        cart_id=req.cart_id,
+        config=req.flow_config,
+    )
+
+
+class FlowActivities:
+    def __init__(
+        self, sessionmaker: SessionMaker, provider: MessageProvider, storefront_url: str
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._provider = provider
+        self._storefront_url = storefront_url
+
+    @activity.defn
+    async def check_send_gate(self, req: StepRequest) -> GateDecision:
+        """Re-check the store's data right before a send; a "no" is logged with its reason."""
+        async with self._sessionmaker.begin() as session:
+            reason = await decide_step(session, _context(req))
+        return GateDecision(send=reason is None, reason=reason)
+
+    @activity.defn
+    async def send_flow_message(self, req: StepRequest) -> SendResult:
+        """Render and send one step, once per idempotency key."""
+        async with self._sessionmaker.begin() as session:
+            message_id, status = await send_step(
+                session, _context(req), self._provider, self._storefront_url
+            )
+        return SendResult(message_id=message_id, status=status)
+
+    @activity.defn
+    async def close_recovery_run(self, req: RunClosed) -> None:
+        """The run ended: the relay stops routing the customer's orders to it."""
+        async with self._sessionmaker.begin() as session:
+            await close_run(session, req.store_id, req.workflow_id, req.outcome)

@@ -1,0 +1,37 @@
+"""The FastAPI application: admin API, event intake, storefront and health."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routes import events, flows, health, messages, stores
+from config import Settings, get_settings
+from models.database import create_engine, create_sessionmaker
+from services.logging import configure_logging
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.require_database_url())
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        yield
+        await engine.dispose()
+
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="ShopSTAR3 marketing engine",
+        version="0.1.0",
+        description="Store-scoped marketing automation: events in, durable flows out.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in (health, stores, events, flows, messages):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,38 @@
+"""Automated-message flows: read and replace their configuration (each PUT is a new version)."""
+
+from fastapi import APIRouter
+
+from api.deps import SecretKey, SessionDep
+from api.errors import ERROR_SCHEMA
+from api.schemas.common import Page
+from api.schemas.flows import FlowOut
+from services.flow_config import FLOW_KINDS, FlowConfig
+from services.flows import current_flow, save_flow
+
+router = APIRouter(
+    prefix="/v1/flows", tags=["flows"], responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA}
+)
+
+
+@router.get("", response_model=Page[FlowOut])
+async def list_flows(session: SessionDep, caller: SecretKey) -> Page[FlowOut]:
+    """Every flow of the store, at its current version."""
+    items = []
+    for kind in FLOW_KINDS:
+        version, config = await current_flow(session, caller.store_id, kind)
+        items.append(FlowOut(kind=kind, version=version, **config.model_dump()))
+    return Page(items=items, next_cursor=None)
+
+
+@router.get("/{kind}", response_model=FlowOut, responses={404: ERROR_SCHEMA})
+async def get_flow(kind: str, session: SessionDep, caller: SecretKey) -> FlowOut:
+    """One flow at its current version (version 0 is the built-in default)."""
+    version, config = await current_flow(session, caller.store_id, kind)
+    return FlowOut(kind=kind, version=version, **config.model_dump())
+
+
+@router.put("/{kind}", response_model=FlowOut, responses={404: ERROR_SCHEMA, 422: ERROR_SCHEMA})
+async def put_flow(kind: str, body: FlowConfig, session: SessionDep, caller: SecretKey) -> FlowOut:
+    """Replace a flow: a new version for new runs; runs in flight keep theirs."""
+    version = await save_flow(session, caller.store_id, kind, body)
+    return FlowOut(kind=kind, version=version, **body.model_dump())

@@ -1,0 +1,42 @@
+"""Liveness and readiness; no key needed."""
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from temporalio.client import Client
+
+from config import Settings
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """The database and Temporal are reachable (200), or not (503)."""
+    settings: Settings = request.app.state.settings
+    checks = {"database": "ok", "temporal": "ok"}
+    try:
+        async with request.app.state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        checks["database"] = "unreachable"
+    try:
+        client = await asyncio.wait_for(
+            Client.connect(
+                settings.require_temporal_address(), namespace=settings.temporal_namespace
+            ),
+            timeout=3,
+        )
+        await asyncio.wait_for(client.service_client.check_health(), timeout=3)
+    except Exception:
+        checks["temporal"] = "unreachable"
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503)

@@ -1,0 +1,40 @@
+"""The message log: one row per flow step decided."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.deps import SecretKey, SessionDep
+from api.errors import ERROR_SCHEMA
+from api.schemas.common import Page
+from api.schemas.messages import MessageOut
+from services.messages import list_messages
+from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+router = APIRouter(
+    prefix="/v1/messages", tags=["messages"], responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA}
+)
+Status = Literal["pending", "sent", "delivered", "failed", "suppressed"]
+
+
+@router.get("", response_model=Page[MessageOut], responses={422: ERROR_SCHEMA})
+async def get_messages(
+    session: SessionDep,
+    caller: SecretKey,
+    customer_id: str | None = None,
+    flow: str | None = None,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[MessageOut]:
+    """Messages of the store, newest first, filtered by customer, flow and status."""
+    rows, next_cursor = await list_messages(
+        session,
+        caller.store_id,
+        customer_id=customer_id,
+        flow=flow,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page(items=[MessageOut.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -1,0 +1,28 @@
+"""The platform's customers as the engine mirrors them: contact, consent, time zone, groups."""
+
+from datetime import datetime
+
+from sqlalchemy import ARRAY, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    store_id: Mapped[str] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    customer_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    first_name: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    shopper_groups: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    consent_email: Mapped[bool] = mapped_column(default=False)
+    consent_sms: Mapped[bool] = mapped_column(default=False)
+    consent_whatsapp: Mapped[bool] = mapped_column(default=False)
+    erased_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

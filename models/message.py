@@ -1,0 +1,34 @@
+"""The message log: one row per flow step decided, sent or suppressed."""
+
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, Timestamped
+
+
+class Message(Timestamped, Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_customer_flow", "store_id", "customer_id", "flow", "created_at"),
+        Index("ix_messages_store_created", "store_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[str | None] = mapped_column(String(200))
+    flow: Mapped[str] = mapped_column(String(32))
+    step: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    suppression_reason: Mapped[str | None] = mapped_column(String(40))
+    promo_code: Mapped[str | None] = mapped_column(String(64))
+    workflow_id: Mapped[str] = mapped_column(String(300))
+    idempotency_key: Mapped[str] = mapped_column(String(400), unique=True)
+    provider: Mapped[str | None] = mapped_column(String(32))
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]

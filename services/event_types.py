@@ -1,0 +1,227 @@
+"""The events the platform sends (`POST /v1/events`), validated one by one so that a rejected
+batch can name every bad event by index and field."""
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+Amount = Annotated[int, Field(ge=0, le=10**13)]
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def _currency(value: str) -> str:
+    if not re.fullmatch(r"[A-Z]{3}", value):
+        raise ValueError("currency must be an ISO 4217 code such as USD")
+    return value
+
+
+def _e164(value: str) -> str:
+    if not _E164.match(value):
+        raise ValueError("phone must be in E.164 form, such as +14155550123")
+    return value
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("timezone must be an IANA time zone such as Europe/Paris") from exc
+    return value
+
+
+Currency = Annotated[str, AfterValidator(_currency)]
+Phone = Annotated[str, AfterValidator(_e164)]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Consent(Strict):
+    email: bool | None = None
+    sms: bool | None = None
+    whatsapp: bool | None = None
+
+
+class CustomerUpserted(Strict):
+    customer_id: Id
+    email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    phone: Phone | None = None
+    first_name: Annotated[str, Field(max_length=200)] | None = None
+    timezone: TimeZone | None = None
+    locale: Annotated[str, Field(max_length=35)] | None = None
+    shopper_groups: list[Id] | None = None
+    consent: Consent | None = None
+
+
+class CustomerErased(Strict):
+    customer_id: Id
+
+
+class Variant(Strict):
+    variant_id: Id
+    price: Amount
+    available: bool
+    sku: str | None = None
+
+
+class ProductUpserted(Strict):
+    product_id: Id
+    title: Annotated[str, Field(min_length=1, max_length=1000)]
+    price: Amount
+    currency: Currency
+    category_ids: list[Id]
+    available: bool
+    url: str | None = None
+    image_url: str | None = None
+    description: str | None = None
+    brand: str | None = None
+    gtin: Annotated[str, Field(pattern=r"^\d{8,14}$")] | None = None
+    variants: list[Variant] | None = None
+
+
+class ProductDeleted(Strict):
+    product_id: Id
+
+
+class ProductViewed(Strict):
+    customer_id: Id
+    product_id: Id
+
+
+class LineItem(Strict):
+    product_id: Id
+    variant_id: Id | None = None
+    quantity: Annotated[int, Field(ge=1, le=100_000)]
+    unit_price: Amount
+
+
+class CartUpdated(Strict):
+    cart_id: Id
+    customer_id: Id | None = None
+    currency: Currency
+    items: list[LineItem]
+
+
+class Attribution(Strict):
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    gclid: str | None = None
+    fbclid: str | None = None
+    referral_code: str | None = None
+    affiliate_id: str | None = None
+
+
+class OrderPlaced(Strict):
+    order_id: Id
+    customer_id: Id
+    cart_id: Id | None = None
+    currency: Currency
+    items: list[LineItem]
+    total: Amount
+    discount_codes: list[str] | None = None
+    attribution: Attribution | None = None
+
+
+class OrderChanged(Strict):
+    order_id: Id
+    amount: Amount | None = None
+
+
+EVENT_DATA: dict[str, type[Strict]] = {
+    "customer.upserted": CustomerUpserted,
+    "customer.erased": CustomerErased,
+    "product.upserted": ProductUpserted,
+    "product.deleted": ProductDeleted,
+    "product.viewed": ProductViewed,
+    "cart.updated": CartUpdated,
+    "order.placed": OrderPlaced,
+    "order.cancelled": OrderChanged,
+    "order.refunded": OrderChanged,
+}
+
+
+class EventEnvelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Id
+    type: Literal[
+        "customer.upserted",
+        "customer.erased",
+        "product.upserted",
+        "product.deleted",
+        "product.viewed",
+        "cart.updated",
+        "order.placed",
+        "order.cancelled",
+        "order.refunded",
+    ]
+    occurred_at: AwareDatetime
+    data: dict[str, Any]
+
+
+class ValidEvent(BaseModel):
+    """An event that passed validation: the envelope and its typed data."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    id: str
+    type: str
+    occurred_at: datetime
+    data: Strict
+
+
+_envelope = TypeAdapter(EventEnvelope)
+
+
+def _errors(index: int, event_id: Any, exc: ValidationError, prefix: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "index": index,
+            "id": event_id,
+            "field": ".".join([prefix, *(str(p) for p in err["loc"])]).strip("."),
+            "message": err["msg"],
+        }
+        for err in exc.errors()
+    ]
+
+
+def validate_batch(raw: list[Any]) -> tuple[list[ValidEvent], list[dict[str, Any]]]:
+    """Validate every event; return the valid ones and the problems of the others."""
+    valid: list[ValidEvent] = []
+    problems: list[dict[str, Any]] = []
+    for index, item in enumerate(raw):
+        event_id = item.get("id") if isinstance(item, dict) else None
+        try:
+            envelope = _envelope.validate_python(item)
+        except ValidationError as exc:
+            problems += _errors(index, event_id, exc, "")
+            continue
+        try:
+            data = EVENT_DATA[envelope.type].model_validate(envelope.data)
+        except ValidationError as exc:
+            problems += _errors(index, event_id, exc, "data")
+            continue
+        valid.append(
+            ValidEvent(
+                id=envelope.id, type=envelope.type, occurred_at=envelope.occurred_at, data=data
+            )
+        )
+    return valid, problems

@@ -1,0 +1,88 @@
+"""A flow's configuration as staff write it (`PUT /v1/flows/{kind}`) and as a run pins it."""
+
+import re
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+FlowKind = Literal["abandoned_cart", "browse_reminder", "return_purchase"]
+FLOW_KINDS: tuple[str, ...] = ("abandoned_cart", "browse_reminder", "return_purchase")
+Channel = Literal["email", "sms", "whatsapp"]
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class Template(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str | None = Field(default=None, max_length=500)
+    body: str | None = Field(default=None, max_length=20_000)
+    content_sid: str | None = Field(default=None, max_length=64)
+    variables: dict[str, str] | None = None
+
+
+class FlowStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    delay_seconds: int = Field(ge=0, le=90 * 86400)
+    channel: Channel
+    template: Template
+    promo_code_rule_id: str | None = None
+
+    @model_validator(mode="after")
+    def _template_fits_channel(self) -> Self:
+        t = self.template
+        if self.channel == "email" and not (t.subject and t.body):
+            raise ValueError("an email step needs template.subject and template.body")
+        if self.channel == "sms" and not t.body:
+            raise ValueError("an sms step needs template.body")
+        if self.channel == "whatsapp" and not t.content_sid:
+            raise ValueError("a whatsapp step needs template.content_sid (an approved template)")
+        return self
+
+
+class Suppression(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    similar_message_window_seconds: int = Field(default=86400, ge=0)
+    recent_order_window_seconds: int = Field(default=86400, ge=0)
+
+
+class QuietHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: str = Field(pattern=_CLOCK.pattern, examples=["21:00"])
+    end: str = Field(pattern=_CLOCK.pattern, examples=["08:00"])
+
+
+class FlowConfig(BaseModel):
+    """The body of `PUT /v1/flows/{kind}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    trigger_delay_seconds: int = Field(default=3600, ge=0, le=90 * 86400)
+    steps: list[FlowStep] = Field(default_factory=list, max_length=10)
+    suppression: Suppression = Field(default_factory=Suppression)
+    quiet_hours: QuietHours | None = None
+
+    @model_validator(mode="after")
+    def _enabled_needs_steps(self) -> Self:
+        if self.enabled and not self.steps:
+            raise ValueError("an enabled flow needs at least one step")
+        return self
+
+
+def default_flow(kind: str) -> FlowConfig:
+    """What a new store has before staff configure anything: a sensible, disabled flow."""
+    delay = {"abandoned_cart": 3600, "browse_reminder": 1800, "return_purchase": 86400}[kind]
+    subject = {
+        "abandoned_cart": "You left something in your cart",
+        "browse_reminder": "Still thinking about {{ product.title }}?",
+        "return_purchase": "A thank-you code for your next order",
+    }[kind]
+    body = (
+        "Hi {{ customer.first_name or 'there' }}, come back: {{ link }}"
+        "{% if promo_code %} Use {{ promo_code }} at checkout.{% endif %}"
+    )
+    step = FlowStep(delay_seconds=0, channel="email", template=Template(subject=subject, body=body))
+    return FlowConfig(enabled=False, trigger_delay_seconds=delay, steps=[step])

@@ -1,0 +1,51 @@
+"""Flow configurations: versioned per store and kind, a run pins the version it started with."""
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import FlowVersion
+from services.errors import NotFound
+from services.flow_config import FLOW_KINDS, FlowConfig, default_flow
+
+
+def check_kind(kind: str) -> None:
+    if kind not in FLOW_KINDS:
+        raise NotFound(f"unknown flow {kind!r}; flows are {', '.join(FLOW_KINDS)}")
+
+
+async def current_flow(session: AsyncSession, store_id: str, kind: str) -> tuple[int, FlowConfig]:
+    """The newest version of a store's flow; version 0 is the built-in default."""
+    check_kind(kind)
+    row = (
+        await session.execute(
+            select(FlowVersion.version, FlowVersion.config)
+            .where(FlowVersion.store_id == store_id, FlowVersion.kind == kind)
+            .order_by(FlowVersion.version.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return 0, default_flow(kind)
+    return row.version, FlowConfig.model_validate(row.config)
+
+
+async def save_flow(session: AsyncSession, store_id: str, kind: str, config: FlowConfig) -> int:
+    """Store a new version; runs in flight keep the one they started with."""
+    check_kind(kind)
+    # Serialise concurrent PUTs of one flow so versions stay gap-free and unique.
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtext(f"flow:{store_id}:{kind}")))
+    )
+    latest = await session.scalar(
+        select(func.max(FlowVersion.version)).where(
+            FlowVersion.store_id == store_id, FlowVersion.kind == kind
+        )
+    )
+    version = (latest or 0) + 1
+    session.add(
+        FlowVersion(
+            store_id=store_id, kind=kind, version=version, config=config.model_dump(mode="json")
+        )
+    )
+    await session.flush()
+    return version

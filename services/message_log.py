@@ -1,0 +1,86 @@
+"""Writes to the message log. Every row has an idempotency key (workflow, run, step), so a
+retried activity finds the row it wrote instead of writing or sending again."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Message
+from services.ids import new_id
+
+
+@dataclass(frozen=True)
+class StepRef:
+    store_id: str
+    workflow_id: str
+    run_key: str
+    flow: str
+    step: int
+    channel: str
+    customer_id: str | None
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.workflow_id}:{self.run_key}:{self.step}"
+
+
+async def find_step(session: AsyncSession, ref: StepRef) -> Message | None:
+    return await session.scalar(
+        select(Message).where(Message.idempotency_key == ref.idempotency_key)
+    )
+
+
+async def record_step(
+    session: AsyncSession, ref: StepRef, *, status: str, reason: str | None = None
+) -> Message:
+    """Insert the step's row once; later calls return the row already there."""
+    now = datetime.now(UTC)
+    await session.execute(
+        insert(Message)
+        .values(
+            id=new_id("msg"),
+            store_id=ref.store_id,
+            customer_id=ref.customer_id,
+            flow=ref.flow,
+            step=ref.step,
+            channel=ref.channel,
+            status=status,
+            suppression_reason=reason,
+            workflow_id=ref.workflow_id,
+            idempotency_key=ref.idempotency_key,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[Message.idempotency_key])
+    )
+    row = await find_step(session, ref)
+    assert row is not None
+    return row
+
+
+async def mark_sent(
+    session: AsyncSession,
+    message_id: str,
+    *,
+    provider: str,
+    provider_message_id: str,
+    subject: str | None,
+    body: str,
+) -> None:
+    now = datetime.now(UTC)
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(
+            status="sent",
+            provider=provider,
+            provider_message_id=provider_message_id,
+            subject=subject,
+            body=body,
+            sent_at=now,
+            updated_at=now,
+        )
+    )

@@ -1,0 +1,25 @@
+"""Message templates: Jinja2 in a sandbox, so staff-written templates cannot reach the server."""
+
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from services.errors import InvalidInput
+
+_env = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+
+
+def render(source: str, context: dict[str, Any]) -> str:
+    try:
+        return _env.from_string(source).render(context)
+    except TemplateError as exc:
+        raise InvalidInput(f"template cannot be rendered: {exc}") from exc
+
+
+def check_template(source: str) -> None:
+    """Reject a template that does not parse, when staff save it rather than at send time."""
+    try:
+        _env.parse(source)
+    except TemplateError as exc:
+        raise InvalidInput(f"template does not parse: {exc}") from exc

@@ -1,0 +1,130 @@
+"""Shared fixtures: one real PostgreSQL (embedded) and one time-skipping Temporal server for the
+whole session; a fresh store per test, so tests never see each other's data."""
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.main import create_app
+from config import Settings
+from devstack.migrate import upgrade_database
+from devstack.postgres import start_postgres
+from devstack.temporal import binary
+from models.database import SessionMaker, create_engine, create_sessionmaker
+from services.relay import Relay
+from worker import build_worker
+
+OPERATOR = "test-operator-token"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    folder = Path(tempfile.mkdtemp(prefix="shopstar-test-"))
+    postgres = start_postgres(folder / "pg")
+    upgrade_database(postgres.url)
+    yield postgres.url
+    postgres.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        operator_token=OPERATOR,
+        task_queue=f"test-{uuid.uuid4().hex[:8]}",
+        storefront_base_url="https://shop.test",
+        relay_poll_seconds=0.2,
+    )
+
+
+@pytest.fixture(scope="session")
+async def sessionmaker(settings: Settings) -> AsyncIterator[SessionMaker]:
+    engine = create_engine(settings.require_database_url())
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+@dataclass
+class StoreKeys:
+    id: str
+    secret: str
+    publishable: str
+
+    def auth(self, kind: str = "secret") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secret if kind == 'secret' else self.publishable}"}
+
+
+async def make_store(api: httpx.AsyncClient, name: str = "Test Store") -> StoreKeys:
+    response = await api.post(
+        "/v1/stores",
+        json={"name": name, "currency": "USD", "timezone": "America/New_York"},
+        headers={"Authorization": f"Bearer {OPERATOR}"},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    keys = {k["kind"]: k["key"] for k in body["keys"]}
+    return StoreKeys(id=body["id"], secret=keys["secret"], publishable=keys["publishable"])
+
+
+@pytest.fixture
+async def store(api: httpx.AsyncClient) -> StoreKeys:
+    return await make_store(api)
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def worker(
+    temporal_env: WorkflowEnvironment, sessionmaker: SessionMaker, settings: Settings
+) -> AsyncIterator[Worker]:
+    worker = build_worker(temporal_env.client, sessionmaker, settings)
+    async with worker:
+        yield worker
+
+
+@pytest.fixture
+def relay(temporal_env: WorkflowEnvironment, sessionmaker: SessionMaker, settings: Settings) -> Relay:
+    return relay_for(temporal_env.client, sessionmaker, settings)
+
+
+def relay_for(client: Client, sessionmaker: SessionMaker, settings: Settings) -> Relay:
+    return Relay(sessionmaker, client, task_queue=settings.task_queue, batch_size=500)
+
+
+def event(kind: str, data: dict[str, Any], *, event_id: str | None = None, at: str | None = None) -> dict[str, Any]:
+    return {
+        "id": event_id or f"evt_{uuid.uuid4().hex[:12]}",
+        "type": kind,
+        "occurred_at": at or "2026-11-24T10:00:00+00:00",
+        "data": data,
+    }
