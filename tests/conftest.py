@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -20,7 +22,7 @@ from api.main import create_app
 from config import Settings
 from devstack.migrate import upgrade_database
 from devstack.postgres import start_postgres
-from devstack.temporal import binary
+from devstack.temporal import SEARCH_ATTRIBUTES, binary
 from models.database import SessionMaker, create_engine, create_sessionmaker
 from services.relay import Relay
 from worker import build_worker
@@ -98,6 +100,13 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
+    )
+    kinds = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT}
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace="default",
+            search_attributes={name: kinds[kind] for name, kind in SEARCH_ATTRIBUTES.items()},
+        )
     )
     yield env
     await env.shutdown()

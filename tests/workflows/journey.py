@@ -1,0 +1,99 @@
+"""Steps of a shopper's journey, as the platform would send them, for the workflow tests."""
+
+from typing import Any
+
+import httpx
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from services.relay import Relay
+from tests.conftest import StoreKeys, event
+
+HOUR = 3600
+DAY = 86400
+
+TWO_STEP_FLOW: dict[str, Any] = {
+    "enabled": True,
+    "trigger_delay_seconds": HOUR,
+    "steps": [
+        {"delay_seconds": 0, "channel": "email", "template": {"subject": "Your cart", "body": "Hi {{ customer.first_name }}, {{ link }}"}},
+        {"delay_seconds": DAY, "channel": "sms", "template": {"body": "Still there? {{ link }}"}},
+    ],
+    "suppression": {"similar_message_window_seconds": 0, "recent_order_window_seconds": 0},
+}
+
+
+async def post(api: httpx.AsyncClient, store: StoreKeys, *events: dict[str, Any]) -> None:
+    response = await api.post("/v1/events", json={"events": list(events)}, headers=store.auth())
+    assert response.status_code == 202, response.text
+
+
+async def deliver(relay: Relay) -> int:
+    total = 0
+    while delivered := await relay.deliver_batch():
+        total += delivered
+    return total
+
+
+async def enable_flow(api: httpx.AsyncClient, store: StoreKeys, flow: dict[str, Any] = TWO_STEP_FLOW) -> None:
+    response = await api.put("/v1/flows/abandoned_cart", json=flow, headers=store.auth())
+    assert response.status_code == 200, response.text
+
+
+def shopper(customer_id: str = "c_1") -> dict[str, Any]:
+    return event(
+        "customer.upserted",
+        {
+            "customer_id": customer_id,
+            "email": "ana@example.com",
+            "phone": "+14155550123",
+            "first_name": "Ana",
+            "consent": {"email": True, "sms": True},
+        },
+    )
+
+
+def product(product_id: str = "p_1", available: bool = True) -> dict[str, Any]:
+    return event(
+        "product.upserted",
+        {"product_id": product_id, "title": "Linen shirt", "price": 4900, "currency": "USD", "category_ids": ["shirts"], "available": available},
+    )
+
+
+def cart(cart_id: str = "k_1", customer_id: str | None = "c_1", quantity: int = 1, **kw: Any) -> dict[str, Any]:
+    items = [{"product_id": "p_1", "quantity": quantity, "unit_price": 4900}] if quantity else []
+    data: dict[str, Any] = {"cart_id": cart_id, "currency": "USD", "items": items}
+    if customer_id:
+        data["customer_id"] = customer_id
+    return event("cart.updated", data, **kw)
+
+
+def order(order_id: str = "o_1", cart_id: str | None = "k_1", customer_id: str = "c_1") -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "order_id": order_id,
+        "customer_id": customer_id,
+        "currency": "USD",
+        "items": [{"product_id": "p_1", "quantity": 1, "unit_price": 4900}],
+        "total": 4900,
+    }
+    if cart_id:
+        data["cart_id"] = cart_id
+    return event("order.placed", data)
+
+
+async def finish(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any]) -> Any:
+    """Wait for the run's result, letting the test server skip time meanwhile."""
+    async with env.time_skipping_unlocked():  # type: ignore[attr-defined]
+        return await handle.result()
+
+
+async def timer_durations(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, float]]:
+    """The run's timers in order: ("started", seconds) and ("canceled", 0)."""
+    timers: list[tuple[str, float]] = []
+    async for e in handle.fetch_history_events():
+        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+            timers.append(("started", e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().total_seconds()))
+        elif e.event_type == EventType.EVENT_TYPE_TIMER_CANCELED:
+            timers.append(("canceled", 0))
+    return timers
