@@ -71,7 +71,8 @@ class AbandonedCartWorkflow:
         if state.last_activity_at is None:
             state.last_activity_at = workflow.now()
         while state.next_step < len(inp.flow.steps):
-            if await self._woken_before(self._due(inp)):
+            due = self._due(inp)
+            if await self._woken_before(due):
                 if self._order is not None:
                     return await self._close(inp, "converted")
                 if self._cleared:
@@ -90,6 +91,9 @@ class AbandonedCartWorkflow:
                         )
                     )
                 continue
+            # The next step's delay counts from when this one was due, not from when its
+            # activities finished.
+            state.last_step_at = due
             ending = await self._run_step(inp)
             if ending is not None:
                 return await self._close(inp, ending)
@@ -146,7 +150,6 @@ class AbandonedCartWorkflow:
             retry_policy=STEP_RETRY,
         )
         state.next_step += 1
-        state.last_step_at = workflow.now()
         if not decision.send:
             state.last_reason = decision.reason
             return ENDING_REASONS.get(decision.reason or "")

@@ -1,0 +1,229 @@
+"""Projections of the event log: the latest known state of customers, products, carts and
+orders. Each write is guarded by `occurred_at`, so an older event never overwrites a newer one."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Cart, Customer, Order, Product, ProductVariant
+from services.event_types import (
+    CartUpdated,
+    CustomerErased,
+    CustomerUpserted,
+    OrderChanged,
+    OrderPlaced,
+    ProductDeleted,
+    ProductUpserted,
+    ValidEvent,
+)
+
+
+def _latest(events: Sequence[ValidEvent], key: str) -> list[ValidEvent]:
+    """Coalesce a batch: per entity, only its newest event matters for the projection."""
+    newest: dict[str, ValidEvent] = {}
+    for event in events:
+        entity = getattr(event.data, key)
+        if entity not in newest or event.occurred_at >= newest[entity].occurred_at:
+            newest[entity] = event
+    return list(newest.values())
+
+
+async def apply_projections(
+    session: AsyncSession, store_id: str, events: Sequence[ValidEvent]
+) -> None:
+    by_type: dict[str, list[ValidEvent]] = {}
+    for event in events:
+        by_type.setdefault(event.type, []).append(event)
+    for event in by_type.get("customer.upserted", []):
+        await _upsert_customer(session, store_id, event)
+    for event in by_type.get("customer.erased", []):
+        await _erase_customer(session, store_id, event)
+    if products := by_type.get("product.upserted"):
+        await _upsert_products(session, store_id, _latest(products, "product_id"))
+    for event in by_type.get("product.deleted", []):
+        await _delete_product(session, store_id, event)
+    if carts := by_type.get("cart.updated"):
+        await _upsert_carts(session, store_id, _latest(carts, "cart_id"))
+    for event in by_type.get("order.placed", []):
+        await _place_order(session, store_id, event)
+    for kind in ("order.cancelled", "order.refunded"):
+        for event in by_type.get(kind, []):
+            await _change_order(session, store_id, event, kind.removeprefix("order."))
+
+
+async def _upsert_customer(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
+    data = event.data
+    assert isinstance(data, CustomerUpserted)
+    fields: dict[str, Any] = data.model_dump(exclude={"customer_id", "consent"}, exclude_none=True)
+    if data.consent is not None:
+        for channel, given in data.consent.model_dump(exclude_none=True).items():
+            fields[f"consent_{channel}"] = given
+    values = {
+        "store_id": store_id,
+        "customer_id": data.customer_id,
+        "updated_at": event.occurred_at,
+    }
+    stmt = insert(Customer).values(**values, **fields)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Customer.store_id, Customer.customer_id],
+        set_={**fields, "updated_at": event.occurred_at},
+        # An erased customer comes back only through a newer upsert.
+        where=Customer.updated_at <= stmt.excluded.updated_at,
+    )
+    await session.execute(stmt)
+
+
+async def _erase_customer(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
+    data = event.data
+    assert isinstance(data, CustomerErased)
+    personal = {"email": None, "phone": None, "first_name": None, "locale": None, "timezone": None}
+    stmt = insert(Customer).values(
+        store_id=store_id,
+        customer_id=data.customer_id,
+        erased_at=event.occurred_at,
+        updated_at=event.occurred_at,
+        shopper_groups=[],
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Customer.store_id, Customer.customer_id],
+            set_={**personal, "erased_at": event.occurred_at, "updated_at": event.occurred_at},
+        )
+    )
+
+
+async def _upsert_products(session: AsyncSession, store_id: str, events: list[ValidEvent]) -> None:
+    rows: list[dict[str, Any]] = []
+    variants: list[dict[str, Any]] = []
+    for event in events:
+        data = event.data
+        assert isinstance(data, ProductUpserted)
+        row = data.model_dump(exclude={"variants"})
+        rows.append(
+            {**row, "store_id": store_id, "updated_at": event.occurred_at, "deleted_at": None}
+        )
+        variants += [
+            {**v.model_dump(), "store_id": store_id, "product_id": data.product_id}
+            for v in data.variants or []
+        ]
+    stmt = insert(Product).values(rows)
+    written = await session.scalars(
+        stmt.on_conflict_do_update(
+            index_elements=[Product.store_id, Product.product_id],
+            set_={c: stmt.excluded[c] for c in rows[0] if c not in ("store_id", "product_id")},
+            where=Product.updated_at <= stmt.excluded.updated_at,
+        ).returning(Product.product_id)
+    )
+    fresh = set(written.all())
+    await session.execute(
+        delete(ProductVariant).where(
+            ProductVariant.store_id == store_id, ProductVariant.product_id.in_(fresh)
+        )
+    )
+    fresh_variants = [v for v in variants if v["product_id"] in fresh]
+    if fresh_variants:
+        await session.execute(insert(ProductVariant).values(fresh_variants))
+
+
+async def _delete_product(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
+    data = event.data
+    assert isinstance(data, ProductDeleted)
+    await session.execute(
+        update(Product)
+        .where(
+            Product.store_id == store_id,
+            Product.product_id == data.product_id,
+            Product.updated_at <= event.occurred_at,
+        )
+        .values(available=False, deleted_at=event.occurred_at, updated_at=event.occurred_at)
+    )
+
+
+async def _upsert_carts(session: AsyncSession, store_id: str, events: list[ValidEvent]) -> None:
+    rows = []
+    for event in events:
+        data = event.data
+        assert isinstance(data, CartUpdated)
+        items = [i.model_dump(exclude_none=True) for i in data.items]
+        rows.append(
+            {
+                "store_id": store_id,
+                "cart_id": data.cart_id,
+                "customer_id": data.customer_id,
+                "currency": data.currency,
+                "items": items,
+                "subtotal": sum(i.quantity * i.unit_price for i in data.items),
+                "updated_at": event.occurred_at,
+            }
+        )
+    stmt = insert(Cart).values(rows)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Cart.store_id, Cart.cart_id],
+            set_={
+                "customer_id": func.coalesce(stmt.excluded.customer_id, Cart.customer_id),
+                "currency": stmt.excluded.currency,
+                "items": stmt.excluded["items"],
+                "subtotal": stmt.excluded.subtotal,
+                "updated_at": stmt.excluded.updated_at,
+            },
+            where=Cart.updated_at <= stmt.excluded.updated_at,
+        )
+    )
+
+
+async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
+    data = event.data
+    assert isinstance(data, OrderPlaced)
+    await session.execute(
+        insert(Order)
+        .values(
+            store_id=store_id,
+            order_id=data.order_id,
+            customer_id=data.customer_id,
+            cart_id=data.cart_id,
+            currency=data.currency,
+            items=[i.model_dump(exclude_none=True) for i in data.items],
+            total=data.total,
+            discount_codes=data.discount_codes or [],
+            attribution=data.attribution.model_dump(exclude_none=True)
+            if data.attribution
+            else None,
+            placed_at=event.occurred_at,
+            updated_at=event.occurred_at,
+        )
+        .on_conflict_do_nothing()
+    )
+    if data.cart_id:
+        await session.execute(
+            update(Cart)
+            .where(Cart.store_id == store_id, Cart.cart_id == data.cart_id)
+            .values(ordered_at=event.occurred_at)
+        )
+
+
+async def _change_order(
+    session: AsyncSession, store_id: str, event: ValidEvent, status: str
+) -> None:
+    data = event.data
+    assert isinstance(data, OrderChanged)
+    values: dict[str, Any] = {"status": status, "updated_at": event.occurred_at}
+    if status == "refunded":
+        values["refunded_amount"] = (
+            Order.refunded_amount + data.amount if data.amount is not None else Order.total
+        )
+        if data.amount is not None:
+            # A partial refund keeps the order placed, with the amount refunded so far.
+            values["status"] = "partially_refunded"
+    await session.execute(
+        update(Order)
+        .where(
+            Order.store_id == store_id,
+            Order.order_id == data.order_id,
+            Order.status != "cancelled",
+        )
+        .values(**values)
+    )
