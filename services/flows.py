@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import FlowVersion
 from services.errors import NotFound
 from services.flow_config import FLOW_KINDS, FlowConfig, default_flow
+from services.templates import check_template
 
 
 def check_kind(kind: str) -> None:
@@ -32,6 +33,10 @@ async def current_flow(session: AsyncSession, store_id: str, kind: str) -> tuple
 async def save_flow(session: AsyncSession, store_id: str, kind: str, config: FlowConfig) -> int:
     """Store a new version; runs in flight keep the one they started with."""
     check_kind(kind)
+    for step in config.steps:
+        for source in (step.template.subject, step.template.body):
+            if source:
+                check_template(source)
     # Serialise concurrent PUTs of one flow so versions stay gap-free and unique.
     await session.execute(
         select(func.pg_advisory_xact_lock(func.hashtext(f"flow:{store_id}:{kind}")))

@@ -7,7 +7,16 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from services.errors import InvalidInput
 
-_env = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+
+def _blank_none(value: Any) -> Any:
+    return "" if value is None else value
+
+
+# A missing variable is an error (a typo should not send "Hi ,"), a known but empty one renders
+# as nothing rather than "None".
+_env = ImmutableSandboxedEnvironment(
+    autoescape=False, undefined=StrictUndefined, finalize=_blank_none
+)
 
 
 def render(source: str, context: dict[str, Any]) -> str:

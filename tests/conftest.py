@@ -22,7 +22,7 @@ from api.main import create_app
 from config import Settings
 from devstack.migrate import upgrade_database
 from devstack.postgres import start_postgres
-from devstack.temporal import SEARCH_ATTRIBUTES, binary
+from devstack.temporal import SEARCH_ATTRIBUTES, binary, free_port
 from models.database import SessionMaker, create_engine, create_sessionmaker
 from services.relay import Relay
 from worker import build_worker
@@ -49,6 +49,8 @@ def settings(database_url: str) -> Settings:
         task_queue=f"test-{uuid.uuid4().hex[:8]}",
         storefront_base_url="https://shop.test",
         relay_poll_seconds=0.2,
+        # Nothing listens here: the api's readiness check must see Temporal as down.
+        temporal_address=f"127.0.0.1:{free_port()}",
     )
 
 
@@ -101,7 +103,10 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         test_server_existing_path=binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
     )
-    kinds = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT}
+    kinds = {
+        "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    }
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
             namespace="default",
@@ -122,7 +127,9 @@ async def worker(
 
 
 @pytest.fixture
-def relay(temporal_env: WorkflowEnvironment, sessionmaker: SessionMaker, settings: Settings) -> Relay:
+def relay(
+    temporal_env: WorkflowEnvironment, sessionmaker: SessionMaker, settings: Settings
+) -> Relay:
     return relay_for(temporal_env.client, sessionmaker, settings)
 
 
@@ -130,7 +137,9 @@ def relay_for(client: Client, sessionmaker: SessionMaker, settings: Settings) ->
     return Relay(sessionmaker, client, task_queue=settings.task_queue, batch_size=500)
 
 
-def event(kind: str, data: dict[str, Any], *, event_id: str | None = None, at: str | None = None) -> dict[str, Any]:
+def event(
+    kind: str, data: dict[str, Any], *, event_id: str | None = None, at: str | None = None
+) -> dict[str, Any]:
     return {
         "id": event_id or f"evt_{uuid.uuid4().hex[:12]}",
         "type": kind,

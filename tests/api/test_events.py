@@ -47,7 +47,10 @@ async def test_accepts_a_batch_and_projects_it(
 async def test_a_retried_batch_is_counted_as_duplicates(
     api: httpx.AsyncClient, store: StoreKeys, sessionmaker: SessionMaker
 ) -> None:
-    batch = [event("customer.upserted", customer(), event_id="e1"), event("product.deleted", {"product_id": "p"}, event_id="e2")]
+    batch = [
+        event("customer.upserted", customer(), event_id="e1"),
+        event("product.deleted", {"product_id": "p"}, event_id="e2"),
+    ]
     first = await api.post("/v1/events", json={"events": batch}, headers=store.auth())
     again = await api.post("/v1/events", json={"events": batch}, headers=store.auth())
     assert first.json() == {"accepted": 2, "duplicates": []}
@@ -62,7 +65,17 @@ async def test_one_bad_event_rejects_the_batch_and_stores_nothing(
     batch = [
         event("customer.upserted", customer()),
         event("cart.updated", {"cart_id": "k", "currency": "usd", "items": []}),
-        event("product.upserted", {"product_id": "p", "title": "T", "price": -5, "currency": "USD", "category_ids": [], "available": True}),
+        event(
+            "product.upserted",
+            {
+                "product_id": "p",
+                "title": "T",
+                "price": -5,
+                "currency": "USD",
+                "category_ids": [],
+                "available": True,
+            },
+        ),
         {"id": "x", "type": "no.such", "occurred_at": "2026-11-24T10:00:00Z", "data": {}},
     ]
     response = await api.post("/v1/events", json={"events": batch}, headers=store.auth())
@@ -111,6 +124,8 @@ async def test_older_event_does_not_overwrite_newer_state(
 
 async def test_publishable_key_cannot_post_events(api: httpx.AsyncClient, store: StoreKeys) -> None:
     batch = [event("product.deleted", {"product_id": "p"})]
-    response = await api.post("/v1/events", json={"events": batch}, headers=store.auth("publishable"))
+    response = await api.post(
+        "/v1/events", json={"events": batch}, headers=store.auth("publishable")
+    )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"

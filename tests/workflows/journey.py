@@ -17,7 +17,14 @@ TWO_STEP_FLOW: dict[str, Any] = {
     "enabled": True,
     "trigger_delay_seconds": HOUR,
     "steps": [
-        {"delay_seconds": 0, "channel": "email", "template": {"subject": "Your cart", "body": "Hi {{ customer.first_name }}, {{ link }}"}},
+        {
+            "delay_seconds": 0,
+            "channel": "email",
+            "template": {
+                "subject": "Your cart",
+                "body": "Hi {{ customer.first_name }}, {{ link }}",
+            },
+        },
         {"delay_seconds": DAY, "channel": "sms", "template": {"body": "Still there? {{ link }}"}},
     ],
     "suppression": {"similar_message_window_seconds": 0, "recent_order_window_seconds": 0},
@@ -36,7 +43,9 @@ async def deliver(relay: Relay) -> int:
     return total
 
 
-async def enable_flow(api: httpx.AsyncClient, store: StoreKeys, flow: dict[str, Any] = TWO_STEP_FLOW) -> None:
+async def enable_flow(
+    api: httpx.AsyncClient, store: StoreKeys, flow: dict[str, Any] = TWO_STEP_FLOW
+) -> None:
     response = await api.put("/v1/flows/abandoned_cart", json=flow, headers=store.auth())
     assert response.status_code == 200, response.text
 
@@ -57,11 +66,20 @@ def shopper(customer_id: str = "c_1") -> dict[str, Any]:
 def product(product_id: str = "p_1", available: bool = True) -> dict[str, Any]:
     return event(
         "product.upserted",
-        {"product_id": product_id, "title": "Linen shirt", "price": 4900, "currency": "USD", "category_ids": ["shirts"], "available": available},
+        {
+            "product_id": product_id,
+            "title": "Linen shirt",
+            "price": 4900,
+            "currency": "USD",
+            "category_ids": ["shirts"],
+            "available": available,
+        },
     )
 
 
-def cart(cart_id: str = "k_1", customer_id: str | None = "c_1", quantity: int = 1, **kw: Any) -> dict[str, Any]:
+def cart(
+    cart_id: str = "k_1", customer_id: str | None = "c_1", quantity: int = 1, **kw: Any
+) -> dict[str, Any]:
     items = [{"product_id": "p_1", "quantity": quantity, "unit_price": 4900}] if quantity else []
     data: dict[str, Any] = {"cart_id": cart_id, "currency": "USD", "items": items}
     if customer_id:
@@ -69,7 +87,9 @@ def cart(cart_id: str = "k_1", customer_id: str | None = "c_1", quantity: int = 
     return event("cart.updated", data, **kw)
 
 
-def order(order_id: str = "o_1", cart_id: str | None = "k_1", customer_id: str = "c_1") -> dict[str, Any]:
+def order(
+    order_id: str = "o_1", cart_id: str | None = "k_1", customer_id: str = "c_1"
+) -> dict[str, Any]:
     data: dict[str, Any] = {
         "order_id": order_id,
         "customer_id": customer_id,
@@ -93,7 +113,12 @@ async def timer_durations(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, f
     timers: list[tuple[str, float]] = []
     async for e in handle.fetch_history_events():
         if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
-            timers.append(("started", e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().total_seconds()))
+            timers.append(
+                (
+                    "started",
+                    e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().total_seconds(),
+                )
+            )
         elif e.event_type == EventType.EVENT_TYPE_TIMER_CANCELED:
             timers.append(("canceled", 0))
     return timers

@@ -17,23 +17,29 @@ from tests.workflows.journey import (
     cart,
     deliver,
     enable_flow,
+    finish,
     order,
     post,
     product,
     shopper,
-    finish,
     timer_durations,
 )
 
 
-async def messages(api: httpx.AsyncClient, store: StoreKeys, **params: str) -> list[dict[str, object]]:
+async def messages(
+    api: httpx.AsyncClient, store: StoreKeys, **params: str
+) -> list[dict[str, object]]:
     response = await api.get("/v1/messages", params=params, headers=store.auth())
     assert response.status_code == 200, response.text
     return sorted(response.json()["items"], key=lambda m: m["step"])
 
 
 async def test_abandoned_cart_runs_every_step_at_its_delay(
-    api: httpx.AsyncClient, store: StoreKeys, relay: Relay, worker: Worker, temporal_env: WorkflowEnvironment
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    relay: Relay,
+    worker: Worker,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     await enable_flow(api, store)
     await post(api, store, shopper(), product(), cart())
@@ -41,7 +47,10 @@ async def test_abandoned_cart_runs_every_step_at_its_delay(
     handle = temporal_env.client.get_workflow_handle(f"cart:{store.id}:k_1")
     assert await finish(temporal_env, handle) == "sent"
     sent = await messages(api, store, customer_id="c_1")
-    assert [(m["step"], m["channel"], m["status"]) for m in sent] == [(0, "email", "sent"), (1, "sms", "sent")]
+    assert [(m["step"], m["channel"], m["status"]) for m in sent] == [
+        (0, "email", "sent"),
+        (1, "sms", "sent"),
+    ]
     # The second timer runs from when the first step was due: a day less the time the send took.
     assert await timer_durations(handle) == [("started", HOUR), ("started", approx(DAY, abs=5))]
     description = await handle.describe()
@@ -57,7 +66,11 @@ async def test_abandoned_cart_runs_every_step_at_its_delay(
 
 
 async def test_order_between_steps_cancels_the_rest(
-    api: httpx.AsyncClient, store: StoreKeys, relay: Relay, worker: Worker, temporal_env: WorkflowEnvironment
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    relay: Relay,
+    worker: Worker,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     await enable_flow(api, store)
     await post(api, store, shopper(), product(), cart())
@@ -76,7 +89,11 @@ async def test_order_between_steps_cancels_the_rest(
 
 
 async def test_order_for_the_customer_cancels_without_cart_id(
-    api: httpx.AsyncClient, store: StoreKeys, relay: Relay, worker: Worker, temporal_env: WorkflowEnvironment
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    relay: Relay,
+    worker: Worker,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     await enable_flow(api, store)
     await post(api, store, shopper(), product(), cart())
@@ -89,7 +106,11 @@ async def test_order_for_the_customer_cancels_without_cart_id(
 
 
 async def test_cart_activity_restarts_the_inactivity_window(
-    api: httpx.AsyncClient, store: StoreKeys, relay: Relay, worker: Worker, temporal_env: WorkflowEnvironment
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    relay: Relay,
+    worker: Worker,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     await enable_flow(api, store)
     await post(api, store, shopper(), product(), cart())
@@ -107,7 +128,11 @@ async def test_cart_activity_restarts_the_inactivity_window(
 
 
 async def test_cleared_cart_ends_the_run(
-    api: httpx.AsyncClient, store: StoreKeys, relay: Relay, worker: Worker, temporal_env: WorkflowEnvironment
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    relay: Relay,
+    worker: Worker,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     await enable_flow(api, store)
     await post(api, store, shopper(), product(), cart())
@@ -120,7 +145,11 @@ async def test_cleared_cart_ends_the_run(
 
 
 async def test_a_signal_delivered_twice_changes_nothing(
-    api: httpx.AsyncClient, store: StoreKeys, relay: Relay, worker: Worker, temporal_env: WorkflowEnvironment
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    relay: Relay,
+    worker: Worker,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     await enable_flow(api, store)
     await post(api, store, shopper(), product(), cart())
@@ -128,16 +157,24 @@ async def test_a_signal_delivered_twice_changes_nothing(
     handle = temporal_env.client.get_workflow_handle(f"cart:{store.id}:k_1")
     # At-least-once delivery: the relay retries after a crash and sends the same event again.
     history = [e async for e in handle.fetch_history_events()]
-    first_signal = next(e for e in history if e.HasField("workflow_execution_signaled_event_attributes"))
+    first_signal = next(
+        e for e in history if e.HasField("workflow_execution_signaled_event_attributes")
+    )
     payload = first_signal.workflow_execution_signaled_event_attributes.input
     await temporal_env.sleep(HOUR / 2)
-    await handle.signal("cart_updated", *(await temporal_env.client.data_converter.decode(payload.payloads)))
+    await handle.signal(
+        "cart_updated", *(await temporal_env.client.data_converter.decode(payload.payloads))
+    )
     assert await finish(temporal_env, handle) == "sent"
     assert await timer_durations(handle) == [("started", HOUR), ("started", approx(DAY, abs=5))]
 
 
 async def test_product_removed_suppresses_with_reason(
-    api: httpx.AsyncClient, store: StoreKeys, relay: Relay, worker: Worker, temporal_env: WorkflowEnvironment
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    relay: Relay,
+    worker: Worker,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     await enable_flow(api, store)
     await post(api, store, shopper(), product(), cart())
@@ -153,21 +190,36 @@ async def test_product_removed_suppresses_with_reason(
 
 
 async def test_no_consent_and_no_contact_are_recorded(
-    api: httpx.AsyncClient, store: StoreKeys, relay: Relay, worker: Worker, temporal_env: WorkflowEnvironment
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    relay: Relay,
+    worker: Worker,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     await enable_flow(api, store)
     no_phone = shopper()
-    no_phone["data"] = {"customer_id": "c_1", "email": "ana@example.com", "consent": {"email": False}}
+    no_phone["data"] = {
+        "customer_id": "c_1",
+        "email": "ana@example.com",
+        "consent": {"email": False},
+    }
     await post(api, store, no_phone, product(), cart())
     await deliver(relay)
     handle = temporal_env.client.get_workflow_handle(f"cart:{store.id}:k_1")
     assert await finish(temporal_env, handle) == "suppressed:no_contact"
     rows = await messages(api, store)
-    assert [(m["channel"], m["suppression_reason"]) for m in rows] == [("email", "no_consent"), ("sms", "no_contact")]
+    assert [(m["channel"], m["suppression_reason"]) for m in rows] == [
+        ("email", "no_consent"),
+        ("sms", "no_contact"),
+    ]
 
 
 async def test_disabled_flow_starts_no_run(
-    api: httpx.AsyncClient, store: StoreKeys, relay: Relay, worker: Worker, temporal_env: WorkflowEnvironment
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    relay: Relay,
+    worker: Worker,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     await post(api, store, shopper(), product(), cart())
     await deliver(relay)
@@ -178,4 +230,3 @@ async def test_disabled_flow_starts_no_run(
     except Exception as exc:  # RPCError NOT_FOUND
         assert "not found" in str(exc).lower()
     _ = WorkflowExecutionStatus
-
