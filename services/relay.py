@@ -66,8 +66,9 @@ class Relay:
                 try:
                     delivered = await self.deliver_batch()
                     backoff = 0.5
-                except (RPCError, OSError, RuntimeError) as exc:
-                    log.warning("relay: Temporal unavailable, retrying", extra={"error": str(exc)})
+                except Exception as exc:
+                    # Nothing of the batch is marked delivered: it is tried again, in order.
+                    log.warning("relay: delivery failed, retrying", extra={"error": repr(exc)})
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 10.0)
                     continue
@@ -86,7 +87,10 @@ class Relay:
             if not events:
                 return 0
             plan = plan_operations(events, await routing_context(session, events))
-            await asyncio.gather(*(self._run_in_order(ops) for ops in plan.values()))
+            # A failure cancels the rest of the batch; the transaction rolls back.
+            async with asyncio.TaskGroup() as group:
+                for ops in plan.values():
+                    group.create_task(self._run_in_order(ops))
             starts = [
                 op
                 for ops in plan.values()

@@ -23,6 +23,15 @@ def test_a_db_file_left_by_an_interrupted_first_start_is_moved_aside(tmp_path: P
     assert [p.read_bytes() for p in tmp_path.glob("temporal.broken-*")] == [b"half-created"]
 
 
+def test_an_empty_db_file_is_moved_aside(tmp_path: Path) -> None:
+    db, log = tmp_path / "temporal.db", tmp_path / "temporal.log"
+    db.touch()
+    log.write_text('creating namespace "default": SQL logic error: no such table: namespaces\n')
+
+    assert reset_if_broken(db, log)
+    assert not db.exists()
+
+
 def test_a_healthy_db_file_is_kept(tmp_path: Path) -> None:
     db, log = tmp_path / "temporal.db", tmp_path / "temporal.log"
     db.write_bytes(b"history")

@@ -1,5 +1,7 @@
 """Steps of a shopper's journey, as the platform would send them, for the workflow tests."""
 
+import os
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from services.relay import Relay
 from tests.conftest import StoreKeys, event
 
+HISTORIES = Path(__file__).parent / "histories"
 HOUR = 3600
 DAY = 86400
 
@@ -106,6 +109,13 @@ async def finish(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any]) -> 
     """Wait for the run's result, letting the test server skip time meanwhile."""
     async with env.time_skipping_unlocked():  # type: ignore[attr-defined]
         return await handle.result()
+
+
+async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """With SHOPSTAR_RECORD_HISTORIES=1, keep the run's history for the replay tests."""
+    if os.environ.get("SHOPSTAR_RECORD_HISTORIES"):
+        history = await handle.fetch_history()
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
 async def timer_durations(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, float]]:
