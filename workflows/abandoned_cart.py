@@ -8,7 +8,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.flow_steps import FlowActivities
-    from workflows.search_attributes import FLOW_OUTCOME, FLOW_STEP
+    from workflows.search_attributes import FLOW_OUTCOME, FLOW_STEP, ORDER_ID
     from workflows.types import (
         AbandonedCartInput,
         CartActivity,
@@ -163,7 +163,10 @@ class AbandonedCartWorkflow:
         return None
 
     async def _close(self, inp: AbandonedCartInput, outcome: str) -> str:
-        workflow.upsert_search_attributes([FLOW_OUTCOME.value_set(outcome)])
+        updates = [FLOW_OUTCOME.value_set(outcome)]
+        if self._order is not None:
+            updates.append(ORDER_ID.value_set(self._order.order_id))
+        workflow.upsert_search_attributes(updates)
         await workflow.execute_activity_method(
             FlowActivities.close_recovery_run,
             RunClosed(

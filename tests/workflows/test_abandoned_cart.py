@@ -89,6 +89,8 @@ async def test_order_between_steps_cancels_the_rest(
     await record_history(handle, "abandoned_cart_converted")
     sent = await messages(api, store)
     assert [(m["step"], m["status"]) for m in sent] == [(0, "sent")]
+    attributes = {p.key.name: p.value for p in (await handle.describe()).typed_search_attributes}
+    assert (attributes["FlowOutcome"], attributes["OrderId"]) == ("converted", "o_1")
 
 
 async def test_order_for_the_customer_cancels_without_cart_id(
