@@ -19,6 +19,9 @@ def _context(req: StepRequest) -> StepContext:
         customer_id=req.customer_id,
         cart_id=req.cart_id,
         config=req.flow_config,
+        product_id=req.product_id,
+        order_id=req.order_id,
+        now=req.now,
     )
 
 
@@ -34,8 +37,12 @@ class FlowActivities:
     async def check_send_gate(self, req: StepRequest) -> GateDecision:
         """Re-check the store's data right before a send; a "no" is logged with its reason."""
         async with self._sessionmaker.begin() as session:
-            reason = await decide_step(session, _context(req))
-        return GateDecision(send=reason is None, reason=reason)
+            verdict = await decide_step(session, _context(req))
+        return GateDecision(
+            send=verdict.reason is None and verdict.hold_until is None,
+            reason=verdict.reason,
+            hold_until=verdict.hold_until,
+        )
 
     @activity.defn
     async def send_flow_message(self, req: StepRequest) -> SendResult:

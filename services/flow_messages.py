@@ -2,6 +2,7 @@
 that may go out is rendered from the store's data and handed to the provider once."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,7 +13,7 @@ from integrations.messaging import MessageProvider, OutgoingMessage
 from models import Cart, Customer, Product
 from services.flow_config import FlowConfig
 from services.message_log import StepRef, find_step, mark_sent, record_step
-from services.send_gate import CONTACT_FIELD, GateInput, check_send_gate
+from services.send_gate import CONTACT_FIELD, GateInput, GateVerdict, check_send_gate
 from services.templates import render
 
 
@@ -26,6 +27,9 @@ class StepContext:
     customer_id: str | None
     cart_id: str | None
     config: FlowConfig
+    product_id: str | None = None
+    order_id: str | None = None
+    now: datetime | None = None
 
     @property
     def channel(self) -> str:
@@ -43,13 +47,13 @@ class StepContext:
         )
 
 
-async def decide_step(session: AsyncSession, ctx: StepContext) -> str | None:
-    """Run the gate; a "no" is written to the message log. Returns the reason, or None."""
+async def decide_step(session: AsyncSession, ctx: StepContext) -> GateVerdict:
+    """Run the gate; a "no" is written to the message log."""
     existing = await find_step(session, ctx.ref())
     if existing is not None:
         # A retried activity: the first attempt already decided this step.
-        return existing.suppression_reason
-    reason = await check_send_gate(
+        return GateVerdict(existing.suppression_reason)
+    verdict = await check_send_gate(
         session,
         GateInput(
             store_id=ctx.store_id,
@@ -60,11 +64,14 @@ async def decide_step(session: AsyncSession, ctx: StepContext) -> str | None:
             customer_id=ctx.customer_id,
             cart_id=ctx.cart_id,
             config=ctx.config,
+            product_id=ctx.product_id,
+            order_id=ctx.order_id,
+            now=ctx.now,
         ),
     )
-    if reason is not None:
-        await record_step(session, ctx.ref(), status="suppressed", reason=reason)
-    return reason
+    if verdict.reason is not None:
+        await record_step(session, ctx.ref(), status="suppressed", reason=verdict.reason)
+    return verdict
 
 
 async def send_step(

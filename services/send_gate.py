@@ -1,4 +1,5 @@
-"""The send gate: right before a step goes out, re-check the store's data and say why not."""
+"""The send gate: right before a step goes out, re-check the store's data and say why not, or
+until when to hold it (quiet hours)."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -6,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Cart, Customer, Message, Order, Product, RecoveryRun
+from models import Cart, Customer, Message, Order, Product, RecoveryRun, Store
 from services.flow_config import FlowConfig
+from services.quiet_hours import quiet_until
+
+CONTACT_FIELD = {"email": "email", "sms": "phone", "whatsapp": "phone"}
 
 
 @dataclass(frozen=True)
@@ -20,53 +24,110 @@ class GateInput:
     customer_id: str | None
     cart_id: str | None
     config: FlowConfig
+    product_id: str | None = None
+    order_id: str | None = None
+    now: datetime | None = None  # the run's clock, for quiet hours
 
 
-CONTACT_FIELD = {"email": "email", "sms": "phone", "whatsapp": "phone"}
+@dataclass(frozen=True)
+class GateVerdict:
+    reason: str | None = None
+    hold_until: datetime | None = None
 
 
-async def check_send_gate(session: AsyncSession, gate: GateInput) -> str | None:
-    """None when the step may be sent, else the suppression reason."""
+async def check_send_gate(session: AsyncSession, gate: GateInput) -> GateVerdict:
+    """Send (an empty verdict), suppress with a reason, or hold until a time."""
     customer = (
         await session.get(Customer, (gate.store_id, gate.customer_id)) if gate.customer_id else None
     )
     if customer is not None and customer.erased_at is not None:
-        return "erased"
+        return GateVerdict("erased")
+    reason = await _flow_reason(session, gate)
+    if reason is None and (customer is None or not getattr(customer, CONTACT_FIELD[gate.channel])):
+        reason = "no_contact"
+    if reason is None and not getattr(customer, f"consent_{gate.channel}"):
+        reason = "no_consent"
+    if reason is None:
+        reason = await _product_reason(session, gate)
+    if reason is None:
+        reason = await _frequency_reason(session, gate)
+    if reason is not None:
+        return GateVerdict(reason)
+    assert customer is not None
+    return GateVerdict(hold_until=await _quiet_hours(session, gate, customer))
+
+
+async def _flow_reason(session: AsyncSession, gate: GateInput) -> str | None:
+    """What ends the run: the customer bought, the cart was cleared, the order was cancelled."""
+    if gate.flow == "return_purchase":
+        order = await session.get(Order, (gate.store_id, gate.order_id))
+        if order is not None and order.status in ("cancelled", "refunded"):
+            return "order_cancelled"
+        return None
     cart = await session.get(Cart, (gate.store_id, gate.cart_id)) if gate.cart_id else None
+    if cart is not None and cart.ordered_at is not None:
+        return "converted"
     run = await session.get(RecoveryRun, (gate.store_id, gate.workflow_id))
-    if cart is not None and await _converted(session, gate, cart, run):
+    if run is not None and await _ordered_since(session, gate, run.started_at):
         return "converted"
     if cart is not None and not cart.items:
         return "cart_empty"
-    if customer is None or not getattr(customer, CONTACT_FIELD[gate.channel]):
-        return "no_contact"
-    if not getattr(customer, f"consent_{gate.channel}"):
-        return "no_consent"
-    if cart is not None and not await _any_product_available(session, gate.store_id, cart):
-        return "product_unavailable"
+    return None
+
+
+async def _product_reason(session: AsyncSession, gate: GateInput) -> str | None:
+    """The cart's products (all of them) or the viewed product can no longer be bought. A
+    product the catalog mirror has not heard of counts as available."""
+    if gate.product_id is not None:
+        product_ids = {gate.product_id}
+    elif gate.cart_id is not None:
+        cart = await session.get(Cart, (gate.store_id, gate.cart_id))
+        product_ids = {item["product_id"] for item in cart.items} if cart else set()
+    else:
+        return None
+    if not product_ids:
+        return None
+    gone = await session.scalar(
+        select(func.count()).where(
+            Product.store_id == gate.store_id,
+            Product.product_id.in_(product_ids),
+            or_(Product.available.is_(False), Product.deleted_at.is_not(None)),
+        )
+    )
+    return "product_unavailable" if (gone or 0) >= len(product_ids) else None
+
+
+async def _frequency_reason(session: AsyncSession, gate: GateInput) -> str | None:
     now = datetime.now(UTC)
-    if await _ordered_since(
-        session, gate, now - timedelta(seconds=gate.config.suppression.recent_order_window_seconds)
-    ):
+    windows = gate.config.suppression
+    order_since = now - timedelta(seconds=windows.recent_order_window_seconds)
+    if gate.flow == "return_purchase":
+        # The customer already came back after this order: the incentive is moot.
+        this = await session.get(Order, (gate.store_id, gate.order_id))
+        order_since = (
+            max(order_since, this.placed_at + timedelta(microseconds=1)) if this else order_since
+        )
+    if windows.recent_order_window_seconds and await _ordered_since(session, gate, order_since):
         return "recent_order"
-    if await _similar_message_since(
-        session,
-        gate,
-        now - timedelta(seconds=gate.config.suppression.similar_message_window_seconds),
+    message_since = now - timedelta(seconds=windows.similar_message_window_seconds)
+    if windows.similar_message_window_seconds and await _similar_message_since(
+        session, gate, message_since
     ):
         return "recent_similar_message"
     return None
 
 
-async def _converted(
-    session: AsyncSession, gate: GateInput, cart: Cart, run: RecoveryRun | None
-) -> bool:
-    """The cart was ordered, or the customer ordered since this run started."""
-    if cart.ordered_at is not None:
-        return True
-    if gate.customer_id is None or run is None:
-        return False
-    return await _ordered_since(session, gate, run.started_at)
+async def _quiet_hours(
+    session: AsyncSession, gate: GateInput, customer: Customer
+) -> datetime | None:
+    quiet = gate.config.quiet_hours
+    if quiet is None:
+        return None
+    timezone = customer.timezone
+    if timezone is None:
+        store = await session.get(Store, gate.store_id)
+        timezone = store.timezone if store else "UTC"
+    return quiet_until(gate.now or datetime.now(UTC), timezone, quiet.start, quiet.end)
 
 
 async def _ordered_since(session: AsyncSession, gate: GateInput, since: datetime) -> bool:
@@ -78,23 +139,10 @@ async def _ordered_since(session: AsyncSession, gate: GateInput, since: datetime
             Order.customer_id == gate.customer_id,
             Order.placed_at >= since,
             Order.status != "cancelled",
+            Order.order_id != (gate.order_id or ""),
         )
     )
     return bool(await session.scalar(query))
-
-
-async def _any_product_available(session: AsyncSession, store_id: str, cart: Cart) -> bool:
-    """True while at least one product of the cart can still be bought. A product the catalog
-    mirror has not heard of counts as available: only a known removal suppresses."""
-    product_ids = {item["product_id"] for item in cart.items}
-    gone = await session.scalar(
-        select(func.count()).where(
-            Product.store_id == store_id,
-            Product.product_id.in_(product_ids),
-            or_(Product.available.is_(False), Product.deleted_at.is_not(None)),
-        )
-    )
-    return (gone or 0) < len(product_ids)
 
 
 async def _similar_message_since(session: AsyncSession, gate: GateInput, since: datetime) -> bool:

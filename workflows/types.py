@@ -12,6 +12,8 @@ with workflow.unsafe.imports_passed_through():
 TASK_QUEUE = "shopstar-marketing"
 SIGNAL_CART_UPDATED = "cart_updated"
 SIGNAL_ORDER_PLACED = "order_placed"
+SIGNAL_PRODUCT_VIEWED = "product_viewed"
+SIGNAL_ERASED = "customer_erased"
 
 
 @dataclass
@@ -25,14 +27,26 @@ class CartActivity:
 
 
 @dataclass
+class ProductView:
+    event_id: str
+    seq: int
+    product_id: str
+
+
+@dataclass
 class OrderCompleted:
     event_id: str
     order_id: str
 
 
 @dataclass
+class CustomerErased:
+    event_id: str
+
+
+@dataclass
 class CartRunState:
-    """What a run carries over when it continues as new."""
+    """What a run carries over when it continues as new (every flow kind uses it)."""
 
     run_key: str
     next_step: int = 0
@@ -43,6 +57,10 @@ class CartRunState:
     customer_id: str | None = None
     sent_steps: int = 0
     last_reason: str | None = None
+    product_id: str | None = None
+
+
+RunState = CartRunState
 
 
 @dataclass
@@ -59,6 +77,27 @@ class AbandonedCartInput:
 
 
 @dataclass
+class BrowseReminderInput:
+    store_id: str
+    customer_id: str
+    product_id: str
+    flow_version: int
+    flow: FlowConfig
+    state: RunState | None = None
+    signals_per_run: int = 500
+
+
+@dataclass
+class ReturnPurchaseInput:
+    store_id: str
+    customer_id: str
+    order_id: str
+    flow_version: int
+    flow: FlowConfig
+    state: RunState | None = None
+
+
+@dataclass
 class StepRequest:
     """One step of a run to decide (gate) or to send."""
 
@@ -71,12 +110,18 @@ class StepRequest:
     customer_id: str | None
     cart_id: str | None
     flow_config: FlowConfig
+    product_id: str | None = None
+    order_id: str | None = None
+    # The run's clock when it asks, for quiet hours (the workflow's time, not the worker's).
+    now: datetime | None = None
 
 
 @dataclass
 class GateDecision:
     send: bool
     reason: str | None = None
+    # Inside the customer's quiet hours: ask again at this time.
+    hold_until: datetime | None = None
 
 
 @dataclass

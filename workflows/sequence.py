@@ -1,0 +1,175 @@
+"""What every recovery flow shares: wait until a step is due (a signal may end the wait), gate
+it right before sending (holding through quiet hours), send it, and close the run with an outcome.
+Deterministic: only workflow APIs, no I/O."""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.flow_steps import FlowActivities
+    from services.flow_config import FlowConfig
+    from workflows.search_attributes import FLOW_OUTCOME, FLOW_STEP, ORDER_ID
+    from workflows.types import RunClosed, RunState, StepRequest
+
+SEEN_IDS_KEPT = 256
+# Gate reasons that end the run rather than skip one step.
+ENDING_REASONS = {
+    "converted": "converted",
+    "cart_empty": "cancelled",
+    "erased": "suppressed:erased",
+    "order_cancelled": "suppressed:order_cancelled",
+}
+STEP_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
+)
+STEP_TIMEOUT = timedelta(seconds=60)
+
+
+class FlowSequence:
+    """The state machine of one run; the workflow's signal handlers feed it."""
+
+    def __init__(self, state: RunState, kind: str) -> None:
+        self.state = state
+        self.kind = kind
+        self.ending: str | None = None  # set by a signal: the run ends with this outcome
+        self.order_id: str | None = None
+        self.changed = False
+        self.signals = 0
+
+    def is_new(self, event_id: str, seq: int) -> bool:
+        """At-least-once delivery: drop an event seen before, or older than the newest seen."""
+        state = self.state
+        if event_id in state.seen_event_ids or seq <= state.last_seq:
+            return False
+        state.seen_event_ids.append(event_id)
+        del state.seen_event_ids[:-SEEN_IDS_KEPT]
+        state.last_seq = seq
+        self.signals += 1
+        return True
+
+    def restart_wait(self) -> None:
+        self.state.last_activity_at = workflow.now()
+        self.changed = True
+
+    def end(self, outcome: str, order_id: str | None = None) -> None:
+        """End the run at its next wake-up; an order outranks any other ending."""
+        if self.ending is None or (outcome == "converted" and self.ending != "converted"):
+            self.ending, self.order_id = outcome, order_id
+
+    async def run(
+        self,
+        flow: FlowConfig,
+        request: Callable[[int], StepRequest],
+        should_continue: Callable[[], bool],
+        continue_as_new: Callable[[], None],
+    ) -> str:
+        """Run the remaining steps; returns the outcome once the run is closed."""
+        state = self.state
+        if not state.run_key:
+            state.run_key = str(workflow.uuid4())
+        if state.last_activity_at is None:
+            state.last_activity_at = workflow.now()
+        while state.next_step < len(flow.steps):
+            due = self._due(flow)
+            if await self._woken_before(due):
+                if self.ending is not None:
+                    return await self.close(request(state.next_step), self.ending)
+                if should_continue():
+                    await workflow.wait_condition(workflow.all_handlers_finished)
+                    continue_as_new()
+                continue
+            # The next step's delay counts from when this one was due, not from when its
+            # activities finished.
+            state.last_step_at = due
+            ending = await self._run_step(request(state.next_step))
+            if ending is not None:
+                return await self.close(request(state.next_step), ending)
+        outcome = "sent" if state.sent_steps else f"suppressed:{state.last_reason}"
+        return await self.close(request(state.next_step), outcome)
+
+    def _due(self, flow: FlowConfig) -> datetime:
+        """A full trigger delay after the last activity, and the step's delay after the
+        previous step (or after the trigger delay, for the first step)."""
+        state = self.state
+        assert state.last_activity_at is not None
+        delay = timedelta(seconds=flow.steps[state.next_step].delay_seconds)
+        quiet_until = state.last_activity_at + timedelta(seconds=flow.trigger_delay_seconds)
+        if state.last_step_at is None:
+            return quiet_until + delay
+        return max(quiet_until, state.last_step_at + delay)
+
+    async def _woken_before(self, due: datetime) -> bool:
+        """Sleep until `due`; True when a signal (activity or an ending) came first."""
+        self.changed = False
+        if self.ending is not None:
+            return True
+        remaining = due - workflow.now()
+        if remaining <= timedelta(0):
+            return False
+        try:
+            await workflow.wait_condition(
+                lambda: self.changed or self.ending is not None, timeout=remaining
+            )
+        except TimeoutError:
+            return False
+        return True
+
+    async def _run_step(self, request: StepRequest) -> str | None:
+        """Gate then send one step; returns the run's outcome when the step ends the run."""
+        state = self.state
+        workflow.upsert_search_attributes([FLOW_STEP.value_set(state.next_step)])
+        while True:
+            request.now = workflow.now()
+            decision = await workflow.execute_activity_method(
+                FlowActivities.check_send_gate,
+                request,
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+            )
+            if decision.hold_until is None:
+                break
+            # Quiet hours: the message waits for the window to open, unless the run ends.
+            try:
+                await workflow.wait_condition(
+                    lambda: self.ending is not None, timeout=decision.hold_until - workflow.now()
+                )
+                return self.ending
+            except TimeoutError:
+                continue
+        state.next_step += 1
+        if not decision.send:
+            state.last_reason = decision.reason
+            return ENDING_REASONS.get(decision.reason or "")
+        try:
+            await workflow.execute_activity_method(
+                FlowActivities.send_flow_message,
+                request,
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+            )
+        except ActivityError as err:
+            if isinstance(err.cause, ApplicationError) and err.cause.non_retryable:
+                # A permanent provider error (invalid number, opted out): this step failed
+                # and is logged so; the next step may use another channel.
+                state.last_reason = "failed"
+                return None
+            raise
+        state.sent_steps += 1
+        return None
+
+    async def close(self, request: StepRequest, outcome: str) -> str:
+        updates = [FLOW_OUTCOME.value_set(outcome)]
+        if self.order_id is not None:
+            updates.append(ORDER_ID.value_set(self.order_id))
+        workflow.upsert_search_attributes(updates)
+        await workflow.execute_activity_method(
+            FlowActivities.close_recovery_run,
+            RunClosed(store_id=request.store_id, workflow_id=request.workflow_id, outcome=outcome),
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
+        )
+        return outcome
