@@ -14,9 +14,11 @@ from models.database import SessionMaker, create_engine, create_sessionmaker
 from services.logging import configure_logging
 from services.relay import Relay
 from workflows.abandoned_cart import AbandonedCartWorkflow
+from workflows.browse_reminder import BrowseReminderWorkflow
+from workflows.return_purchase import ReturnPurchaseWorkflow
 
 log = logging.getLogger("shopstar.worker")
-WORKFLOWS = [AbandonedCartWorkflow]
+WORKFLOWS = [AbandonedCartWorkflow, BrowseReminderWorkflow, ReturnPurchaseWorkflow]
 
 
 async def connect_temporal(settings: Settings) -> Client:

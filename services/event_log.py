@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Event, RecoveryRun
 from services.flows import current_flow
-from services.routing import CartSignal, EventRow, RoutingContext
+from services.routing import BROWSE, CART, RETURN, EventRow, Operation, RoutingContext
 
-RELAYED_TYPES = ("cart.updated", "order.placed")
+RELAYED_TYPES = ("cart.updated", "product.viewed", "order.placed", "customer.erased")
+FLOW_EVENTS = {"cart.updated": CART, "product.viewed": BROWSE, "order.placed": RETURN}
 
 
 async def claim_undelivered(session: AsyncSession, limit: int) -> list[EventRow]:
@@ -35,11 +36,13 @@ async def mark_delivered(session: AsyncSession, seqs: list[int]) -> None:
 async def routing_context(session: AsyncSession, events: list[EventRow]) -> RoutingContext:
     relevant = [e for e in events if e.type in RELAYED_TYPES]
     flows = {}
-    for store_id in {e.store_id for e in relevant if e.type == "cart.updated"}:
-        version, config = await current_flow(session, store_id, "abandoned_cart")
+    for store_id, kind in {
+        (e.store_id, FLOW_EVENTS[e.type]) for e in relevant if e.type in FLOW_EVENTS
+    }:
+        version, config = await current_flow(session, store_id, kind)
         if config.enabled and config.steps:
-            flows[store_id] = (version, config)
-    ctx = RoutingContext(cart_flows=flows)
+            flows[(store_id, kind)] = (version, config)
+    ctx = RoutingContext(flows=flows)
     anonymous = {
         (e.store_id, e.data["cart_id"])
         for e in relevant
@@ -52,7 +55,12 @@ async def routing_context(session: AsyncSession, events: list[EventRow]) -> Rout
             )
         )
         ctx.cart_customers = {(r.store_id, r.cart_id): r.customer_id for r in rows}
-    customers = {(e.store_id, e.data["customer_id"]) for e in relevant if e.type == "order.placed"}
+    customers = {
+        (e.store_id, e.data["customer_id"])
+        for e in relevant
+        if e.data.get("customer_id") and e.type != "product.viewed"
+    }
+    customers |= {(store, c) for (store, _), c in ctx.cart_customers.items()}
     if customers:
         rows = await session.execute(
             select(RecoveryRun.store_id, RecoveryRun.customer_id, RecoveryRun.workflow_id).where(
@@ -65,20 +73,21 @@ async def routing_context(session: AsyncSession, events: list[EventRow]) -> Rout
     return ctx
 
 
-async def record_runs_started(session: AsyncSession, signals: Iterable[CartSignal]) -> None:
+async def record_runs_started(session: AsyncSession, operations: Iterable[Operation]) -> None:
     """Remember which customer each started run belongs to, so an order finds it without
     asking Temporal's eventually consistent visibility store. A closed row is reopened."""
     now = datetime.now(UTC)
     rows = {
-        s.workflow_id: {
-            "store_id": s.store_id,
-            "workflow_id": s.workflow_id,
-            "kind": "abandoned_cart",
-            "customer_id": s.customer_id,
-            "cart_id": s.cart_id,
+        op.workflow_id: {
+            "store_id": op.store_id,
+            "workflow_id": op.workflow_id,
+            "kind": op.start.kind,
+            "customer_id": op.start.customer_id,
+            "cart_id": op.start.cart_id,
             "started_at": now,
         }
-        for s in signals
+        for op in operations
+        if op.start is not None
     }
     if not rows:
         return

@@ -3,15 +3,13 @@ that may go out is rendered from the store's data and handed to the provider onc
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-from urllib.parse import urlencode
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from integrations.messaging import MessageProvider, OutgoingMessage
-from models import Cart, Customer, Product
+from models import Customer
 from services.flow_config import FlowConfig
+from services.message_content import message_scope
 from services.message_log import StepRef, find_step, mark_sent, record_step
 from services.send_gate import CONTACT_FIELD, GateInput, GateVerdict, check_send_gate
 from services.templates import render
@@ -85,7 +83,19 @@ async def send_step(
     customer = await session.get(Customer, (ctx.store_id, ctx.customer_id))
     assert customer is not None  # the gate checked it
     template = ctx.config.steps[ctx.step].template
-    scope = await _template_scope(session, ctx, customer, storefront_url)
+    scope = await message_scope(
+        session,
+        store_id=ctx.store_id,
+        flow=ctx.flow,
+        channel=ctx.channel,
+        customer=customer,
+        cart_id=ctx.cart_id,
+        product_id=ctx.product_id,
+        order_id=ctx.order_id,
+        storefront_url=storefront_url,
+        message_id=row.id,
+        promo_code=row.promo_code,
+    )
     subject = render(template.subject, scope) if template.subject else None
     body = render(template.body or "", scope)
     provider_id = await provider.send(
@@ -108,41 +118,3 @@ async def send_step(
         body=body,
     )
     return row.id, "sent"
-
-
-async def _template_scope(
-    session: AsyncSession, ctx: StepContext, customer: Customer, storefront_url: str
-) -> dict[str, Any]:
-    cart = await session.get(Cart, (ctx.store_id, ctx.cart_id)) if ctx.cart_id else None
-    items: list[dict[str, Any]] = []
-    if cart is not None:
-        ids = [i["product_id"] for i in cart.items]
-        products = {
-            p.product_id: p
-            for p in await session.scalars(
-                select(Product).where(Product.store_id == ctx.store_id, Product.product_id.in_(ids))
-            )
-        }
-        for item in cart.items:
-            product = products.get(item["product_id"])
-            if product is not None and (not product.available or product.deleted_at is not None):
-                continue  # the message shows only what can still be bought
-            items.append({**item, "title": product.title if product else item["product_id"]})
-    query = urlencode(
-        {"utm_source": "shopstar", "utm_medium": ctx.channel, "utm_campaign": ctx.flow}
-    )
-    link = (
-        f"{storefront_url.rstrip('/')}/cart/{ctx.cart_id}?{query}"
-        if ctx.cart_id
-        else storefront_url
-    )
-    return {
-        "customer": {"first_name": customer.first_name, "locale": customer.locale},
-        "cart": {
-            "items": items,
-            "subtotal": cart.subtotal if cart else 0,
-            "currency": cart.currency if cart else None,
-        },
-        "promo_code": None,
-        "link": link,
-    }

@@ -8,11 +8,12 @@ transaction rolls back and the same batch is tried again; workflows drop what th
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from typing import Any
 
 import psycopg
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.database import SessionMaker
@@ -23,15 +24,9 @@ from services.event_log import (
     routing_context,
 )
 from services.intake import NOTIFY_CHANNEL
-from services.routing import CartSignal, Operation, OrderSignal, plan_operations
-from workflows.search_attributes import CART_ID, CUSTOMER_ID, FLOW_KIND, STORE_ID
-from workflows.types import (
-    SIGNAL_CART_UPDATED,
-    SIGNAL_ORDER_PLACED,
-    AbandonedCartInput,
-    CartActivity,
-    OrderCompleted,
-)
+from services.routing import BROWSE, CART, WORKFLOW_TYPES, Operation, RunStart, plan_operations
+from workflows.search_attributes import CART_ID, CUSTOMER_ID, FLOW_KIND, ORDER_ID, STORE_ID
+from workflows.types import AbandonedCartInput, BrowseReminderInput, ReturnPurchaseInput
 
 log = logging.getLogger("shopstar.relay")
 
@@ -91,13 +86,7 @@ class Relay:
             async with asyncio.TaskGroup() as group:
                 for ops in plan.values():
                     group.create_task(self._run_in_order(ops))
-            starts = [
-                op
-                for ops in plan.values()
-                for op in ops
-                if isinstance(op, CartSignal) and op.start_flow
-            ]
-            await record_runs_started(session, starts)
+            await record_runs_started(session, (op for ops in plan.values() for op in ops))
             await mark_delivered(session, [e.seq for e in events])
         return len(events)
 
@@ -107,35 +96,28 @@ class Relay:
                 await self._call(op)
 
     async def _call(self, op: Operation) -> None:
-        if isinstance(op, OrderSignal):
-            signal = OrderCompleted(event_id=op.event_id, order_id=op.order_id)
-            await _ignore_closed(
-                self._client.get_workflow_handle(op.workflow_id).signal(SIGNAL_ORDER_PLACED, signal)
+        if op.start is None:
+            assert op.signal is not None
+            handle: WorkflowHandle[Any, Any] = self._client.get_workflow_handle(op.workflow_id)
+            try:
+                await handle.signal(op.signal, op.payload)
+            except RPCError as exc:
+                # A run that has ended has nothing left to cancel or restart.
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+            return
+        options: dict[str, Any] = {
+            "id": op.workflow_id,
+            "task_queue": self._task_queue,
+            "search_attributes": search_attributes(op.store_id, op.start),
+        }
+        if op.signal is not None:
+            options |= {"start_signal": op.signal, "start_signal_args": [op.payload]}
+        # A plain start delivered twice finds its run already there.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await self._client.start_workflow(
+                WORKFLOW_TYPES[op.start.kind], run_input(op.store_id, op.start), **options
             )
-            return
-        activity = CartActivity(
-            event_id=op.event_id, seq=op.seq, item_count=op.item_count, customer_id=op.customer_id
-        )
-        if op.start_flow is None:
-            handle = self._client.get_workflow_handle(op.workflow_id)
-            await _ignore_closed(handle.signal(SIGNAL_CART_UPDATED, activity))
-            return
-        version, flow = op.start_flow
-        await self._client.start_workflow(
-            "AbandonedCartWorkflow",
-            AbandonedCartInput(
-                store_id=op.store_id,
-                cart_id=op.cart_id,
-                customer_id=op.customer_id,
-                flow_version=version,
-                flow=flow,
-            ),
-            id=op.workflow_id,
-            task_queue=self._task_queue,
-            start_signal=SIGNAL_CART_UPDATED,
-            start_signal_args=[activity],
-            search_attributes=search_attributes(op),
-        )
 
     async def _listen(self) -> None:
         assert self._listen_url is not None
@@ -152,22 +134,37 @@ class Relay:
                 await asyncio.sleep(1.0)
 
 
-async def _ignore_closed(call: Awaitable[None]) -> None:
-    """A signal to a run that has ended has nothing left to cancel or restart."""
-    try:
-        await call
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
+def run_input(
+    store_id: str, start: RunStart
+) -> AbandonedCartInput | BrowseReminderInput | ReturnPurchaseInput:
+    if start.kind == CART:
+        assert start.cart_id is not None
+        return AbandonedCartInput(
+            store_id, start.cart_id, start.customer_id, start.flow_version, start.flow
+        )
+    assert start.customer_id is not None
+    if start.kind == BROWSE:
+        assert start.product_id is not None
+        return BrowseReminderInput(
+            store_id, start.customer_id, start.product_id, start.flow_version, start.flow
+        )
+    assert start.order_id is not None
+    return ReturnPurchaseInput(
+        store_id, start.customer_id, start.order_id, start.flow_version, start.flow
+    )
 
 
-def search_attributes(op: CartSignal) -> TypedSearchAttributes:
-    """Set when the run starts, so the run's history needs no upsert for them."""
+def search_attributes(store_id: str, start: RunStart) -> TypedSearchAttributes:
+    """Set when the run starts, so the run's history needs no upsert for them. Ids only."""
     pairs: list[SearchAttributePair[str]] = [
-        SearchAttributePair(STORE_ID, op.store_id),
-        SearchAttributePair(CART_ID, op.cart_id),
-        SearchAttributePair(FLOW_KIND, "abandoned_cart"),
+        SearchAttributePair(STORE_ID, store_id),
+        SearchAttributePair(FLOW_KIND, start.kind),
     ]
-    if op.customer_id:
-        pairs.append(SearchAttributePair(CUSTOMER_ID, op.customer_id))
+    for key, value in (
+        (CUSTOMER_ID, start.customer_id),
+        (CART_ID, start.cart_id),
+        (ORDER_ID, start.order_id),
+    ):
+        if value:
+            pairs.append(SearchAttributePair(key, value))
     return TypedSearchAttributes(pairs)

@@ -1,10 +1,18 @@
 """The relay's rules, as pure functions: which workflow operations a batch of events needs.
-Cart updates of one cart coalesce into one signal with the newest state."""
+Cart updates of one cart coalesce into one signal with the newest state; so do product views
+of one customer."""
 
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.flow_config import FlowConfig
+
+CART, BROWSE, RETURN = "abandoned_cart", "browse_reminder", "return_purchase"
+WORKFLOW_TYPES = {
+    CART: "AbandonedCartWorkflow",
+    BROWSE: "BrowseReminderWorkflow",
+    RETURN: "ReturnPurchaseWorkflow",
+}
 
 
 @dataclass(frozen=True)
@@ -17,86 +25,137 @@ class EventRow:
 
 
 @dataclass(frozen=True)
-class CartSignal:
-    """Signal a cart's run; start it first (signal-with-start) when `start_flow` is given."""
+class RunStart:
+    """Start the run (with the signal, as signal-with-start, when there is one)."""
 
-    workflow_id: str
-    store_id: str
-    cart_id: str
+    kind: str
+    flow_version: int
+    flow: FlowConfig
     customer_id: str | None
-    event_id: str
-    seq: int
-    item_count: int
-    start_flow: tuple[int, FlowConfig] | None
+    cart_id: str | None = None
+    product_id: str | None = None
+    order_id: str | None = None
 
 
 @dataclass(frozen=True)
-class OrderSignal:
+class Operation:
     workflow_id: str
-    event_id: str
-    order_id: str
-
-
-Operation = CartSignal | OrderSignal
+    store_id: str
+    signal: str | None  # None: only start
+    payload: dict[str, Any]
+    start: RunStart | None = None
 
 
 @dataclass
 class RoutingContext:
     """What the rules need from the database, looked up once per batch."""
 
-    cart_flows: dict[str, tuple[int, FlowConfig]]  # store -> enabled abandoned_cart flow
+    flows: dict[tuple[str, str], tuple[int, FlowConfig]]  # (store, kind) -> enabled flow
     cart_customers: dict[tuple[str, str], str] = field(default_factory=dict)
     open_runs: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
 
+def workflow_id(kind: str, store_id: str, key: str) -> str:
+    prefix = {CART: "cart", BROWSE: "browse", RETURN: "return"}[kind]
+    return f"{prefix}:{store_id}:{key}"
+
+
 def cart_workflow_id(store_id: str, cart_id: str) -> str:
-    return f"cart:{store_id}:{cart_id}"
+    return workflow_id(CART, store_id, cart_id)
+
+
+class _Plan:
+    def __init__(self, ctx: RoutingContext) -> None:
+        self.ctx = ctx
+        self.ops: dict[str, list[Operation]] = {}
+        # Runs of a customer known in this batch: the open ones and those the batch starts.
+        self.runs: dict[tuple[str, str], set[str]] = {
+            key: set(ids) for key, ids in ctx.open_runs.items()
+        }
+
+    def add(self, op: Operation) -> None:
+        self.ops.setdefault(op.workflow_id, []).append(op)
+        if op.start and op.start.customer_id:
+            self.runs.setdefault((op.store_id, op.start.customer_id), set()).add(op.workflow_id)
+
+    def customer_runs(self, store_id: str, customer_id: str, prefix: str = "") -> list[str]:
+        ids = self.runs.get((store_id, customer_id), set())
+        return sorted(i for i in ids if i.startswith(prefix))
+
+    def flow(self, store_id: str, kind: str) -> tuple[int, FlowConfig] | None:
+        return self.ctx.flows.get((store_id, kind))
 
 
 def plan_operations(events: list[EventRow], ctx: RoutingContext) -> dict[str, list[Operation]]:
     """Operations per workflow id, each list in event order; lists may run concurrently."""
-    latest_cart_seq: dict[tuple[str, str], int] = {}
+    latest: dict[tuple[str, str, str], int] = {}
     for e in events:
         if e.type == "cart.updated":
-            latest_cart_seq[(e.store_id, e.data["cart_id"])] = e.seq
-    plan: dict[str, list[Operation]] = {}
-    started_by_customer: dict[tuple[str, str], set[str]] = {}
+            latest[(e.type, e.store_id, e.data["cart_id"])] = e.seq
+        elif e.type == "product.viewed":
+            latest[(e.type, e.store_id, e.data["customer_id"])] = e.seq
+    plan = _Plan(ctx)
     for e in events:
-        if e.type == "cart.updated" and latest_cart_seq[(e.store_id, e.data["cart_id"])] == e.seq:
-            op = _cart_signal(e, ctx)
-            plan.setdefault(op.workflow_id, []).append(op)
-            if op.start_flow and op.customer_id:
-                started_by_customer.setdefault((e.store_id, op.customer_id), set()).add(
-                    op.workflow_id
-                )
+        if e.type == "cart.updated" and latest[(e.type, e.store_id, e.data["cart_id"])] == e.seq:
+            _cart_updated(plan, e)
+        elif (
+            e.type == "product.viewed"
+            and latest[(e.type, e.store_id, e.data["customer_id"])] == e.seq
+        ):
+            _product_viewed(plan, e)
         elif e.type == "order.placed":
-            targets = set(ctx.open_runs.get((e.store_id, e.data["customer_id"]), []))
-            targets |= started_by_customer.get((e.store_id, e.data["customer_id"]), set())
-            if e.data.get("cart_id"):
-                targets.add(cart_workflow_id(e.store_id, e.data["cart_id"]))
-            for workflow_id in sorted(targets):
-                order = OrderSignal(
-                    workflow_id=workflow_id, event_id=e.event_id, order_id=e.data["order_id"]
-                )
-                plan.setdefault(workflow_id, []).append(order)
-    return plan
+            _order_placed(plan, e)
+        elif e.type == "customer.erased":
+            for run in plan.customer_runs(e.store_id, e.data["customer_id"]):
+                plan.add(Operation(run, e.store_id, "customer_erased", {"event_id": e.event_id}))
+    return plan.ops
 
 
-def _cart_signal(e: EventRow, ctx: RoutingContext) -> CartSignal:
+def _cart_updated(plan: _Plan, e: EventRow) -> None:
     cart_id = e.data["cart_id"]
-    customer_id = e.data.get("customer_id") or ctx.cart_customers.get((e.store_id, cart_id))
+    customer_id = e.data.get("customer_id") or plan.ctx.cart_customers.get((e.store_id, cart_id))
     items = e.data.get("items", [])
-    flow = ctx.cart_flows.get(e.store_id)
-    # Only a cart with items and a known customer is worth a run; anything else only
-    # informs a run that may already exist.
-    start = flow if (items and customer_id and flow) else None
-    return CartSignal(
-        workflow_id=cart_workflow_id(e.store_id, cart_id),
-        store_id=e.store_id,
-        cart_id=cart_id,
-        customer_id=customer_id,
-        event_id=e.event_id,
-        seq=e.seq,
-        item_count=sum(int(i["quantity"]) for i in items),
-        start_flow=start,
+    payload = {
+        "event_id": e.event_id,
+        "seq": e.seq,
+        "item_count": sum(int(i["quantity"]) for i in items),
+        "customer_id": customer_id,
+    }
+    flow = plan.flow(e.store_id, CART)
+    # Only a cart with items and a known customer is worth a run; anything else only informs a
+    # run that may already exist.
+    start = (
+        RunStart(CART, flow[0], flow[1], customer_id, cart_id=cart_id)
+        if items and customer_id and flow
+        else None
     )
+    plan.add(
+        Operation(cart_workflow_id(e.store_id, cart_id), e.store_id, "cart_updated", payload, start)
+    )
+    if items and customer_id:
+        # Adding to the cart ends a browse reminder: the cart's own flow takes over.
+        for run in plan.customer_runs(e.store_id, customer_id, "browse:"):
+            plan.add(Operation(run, e.store_id, "cart_updated", payload))
+
+
+def _product_viewed(plan: _Plan, e: EventRow) -> None:
+    customer_id, product_id = e.data["customer_id"], e.data["product_id"]
+    flow = plan.flow(e.store_id, BROWSE)
+    start = RunStart(BROWSE, flow[0], flow[1], customer_id, product_id=product_id) if flow else None
+    payload = {"event_id": e.event_id, "seq": e.seq, "product_id": product_id}
+    run_id = workflow_id(BROWSE, e.store_id, customer_id)
+    plan.add(Operation(run_id, e.store_id, "product_viewed", payload, start))
+
+
+def _order_placed(plan: _Plan, e: EventRow) -> None:
+    customer_id, order_id = e.data["customer_id"], e.data["order_id"]
+    targets = set(plan.customer_runs(e.store_id, customer_id))
+    targets = {t for t in targets if not t.startswith("return:")}
+    if e.data.get("cart_id"):
+        targets.add(cart_workflow_id(e.store_id, e.data["cart_id"]))
+    payload = {"event_id": e.event_id, "order_id": order_id}
+    for run in sorted(targets):
+        plan.add(Operation(run, e.store_id, "order_placed", payload))
+    if flow := plan.flow(e.store_id, RETURN):
+        start = RunStart(RETURN, flow[0], flow[1], customer_id, order_id=order_id)
+        plan.add(Operation(workflow_id(RETURN, e.store_id, order_id), e.store_id, None, {}, start))

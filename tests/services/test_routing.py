@@ -1,15 +1,20 @@
-"""The relay's routing rules: coalescing, which runs an order reaches, when a run starts."""
+"""The relay's routing rules: coalescing, which runs an event reaches, when a run starts."""
+
+from typing import Any
 
 from services.flow_config import FlowConfig, default_flow
-from services.routing import CartSignal, EventRow, OrderSignal, RoutingContext, plan_operations
+from services.routing import EventRow, Operation, RoutingContext, plan_operations
 
-FLOW = default_flow("abandoned_cart").model_copy(update={"enabled": True})
+CART_FLOW = default_flow("abandoned_cart").model_copy(update={"enabled": True})
+BROWSE_FLOW = default_flow("browse_reminder").model_copy(update={"enabled": True})
+RETURN_FLOW = default_flow("return_purchase").model_copy(update={"enabled": True})
+ALL = {"abandoned_cart": CART_FLOW, "browse_reminder": BROWSE_FLOW, "return_purchase": RETURN_FLOW}
 
 
 def cart_event(
     seq: int, cart_id: str = "k1", customer_id: str | None = "c1", qty: int = 1
 ) -> EventRow:
-    data: dict[str, object] = {
+    data: dict[str, Any] = {
         "cart_id": cart_id,
         "currency": "USD",
         "items": [{"product_id": "p", "quantity": qty, "unit_price": 100}] if qty else [],
@@ -20,22 +25,32 @@ def cart_event(
 
 
 def order_event(seq: int, customer_id: str = "c1", cart_id: str | None = None) -> EventRow:
-    data: dict[str, object] = {"order_id": f"o{seq}", "customer_id": customer_id}
+    data: dict[str, Any] = {"order_id": f"o{seq}", "customer_id": customer_id}
     if cart_id:
         data["cart_id"] = cart_id
     return EventRow(seq, "s1", f"e{seq}", "order.placed", data)
 
 
-def context(flow: FlowConfig | None = FLOW, **kw: object) -> RoutingContext:
-    return RoutingContext(cart_flows={"s1": (3, flow)} if flow else {}, **kw)  # type: ignore[arg-type]
+def view_event(seq: int, product_id: str = "p1", customer_id: str = "c1") -> EventRow:
+    data = {"customer_id": customer_id, "product_id": product_id}
+    return EventRow(seq, "s1", f"e{seq}", "product.viewed", data)
+
+
+def context(flows: dict[str, FlowConfig] | None = None, **kw: Any) -> RoutingContext:
+    enabled = ALL if flows is None else flows
+    return RoutingContext(flows={("s1", k): (3, f) for k, f in enabled.items()}, **kw)
+
+
+def signals(ops: list[Operation]) -> list[str | None]:
+    return [op.signal for op in ops]
 
 
 def test_several_updates_of_one_cart_become_one_signal_with_the_newest_state() -> None:
     plan = plan_operations([cart_event(1), cart_event(2, qty=3), cart_event(3, qty=5)], context())
     assert list(plan) == ["cart:s1:k1"]
     (op,) = plan["cart:s1:k1"]
-    assert isinstance(op, CartSignal)
-    assert (op.seq, op.event_id, op.item_count, op.start_flow) == (3, "e3", 5, (3, FLOW))
+    assert (op.payload["seq"], op.payload["event_id"], op.payload["item_count"]) == (3, "e3", 5)
+    assert op.start is not None and (op.start.kind, op.start.flow_version) == ("abandoned_cart", 3)
 
 
 def test_carts_of_a_batch_are_planned_separately() -> None:
@@ -44,34 +59,57 @@ def test_carts_of_a_batch_are_planned_separately() -> None:
 
 
 def test_an_order_reaches_open_runs_of_the_customer_and_runs_started_in_the_batch() -> None:
-    ctx = context(open_runs={("s1", "c1"): ["cart:s1:old"]})
+    ctx = context(open_runs={("s1", "c1"): ["cart:s1:old", "browse:s1:c1"]})
     plan = plan_operations([cart_event(1, "new"), order_event(2)], ctx)
-    assert [type(op) for op in plan["cart:s1:new"]] == [CartSignal, OrderSignal]
-    assert [type(op) for op in plan["cart:s1:old"]] == [OrderSignal]
+    assert signals(plan["cart:s1:new"]) == ["cart_updated", "order_placed"]
+    assert signals(plan["cart:s1:old"]) == ["order_placed"]
+    assert signals(plan["browse:s1:c1"]) == ["cart_updated", "order_placed"]
+    (start,) = plan["return:s1:o2"]
+    assert start.signal is None and start.start is not None and start.start.order_id == "o2"
 
 
 def test_an_order_names_its_cart_even_without_a_known_run() -> None:
-    plan = plan_operations([order_event(1, customer_id="c9", cart_id="k7")], context())
+    plan = plan_operations([order_event(1, customer_id="c9", cart_id="k7")], context(flows={}))
     assert list(plan) == ["cart:s1:k7"]
 
 
 def test_an_order_for_another_customer_reaches_nothing_else() -> None:
-    ctx = context(open_runs={("s1", "c1"): ["cart:s1:k1"]})
+    ctx = context(flows={}, open_runs={("s1", "c1"): ["cart:s1:k1"]})
     assert plan_operations([order_event(1, customer_id="c2")], ctx) == {}
 
 
 def test_no_run_starts_without_items_customer_or_an_enabled_flow() -> None:
     cleared = plan_operations([cart_event(1, qty=0)], context())["cart:s1:k1"][0]
     anonymous = plan_operations([cart_event(1, customer_id=None)], context())["cart:s1:k1"][0]
-    disabled = plan_operations([cart_event(1)], context(flow=None))["cart:s1:k1"][0]
+    disabled = plan_operations([cart_event(1)], context(flows={}))["cart:s1:k1"][0]
     for op in (cleared, anonymous, disabled):
-        assert isinstance(op, CartSignal) and op.start_flow is None
+        assert op.signal == "cart_updated" and op.start is None
 
 
 def test_a_cart_whose_customer_is_known_from_earlier_events_starts_a_run() -> None:
     ctx = context(cart_customers={("s1", "k1"): "c1"})
     (op,) = plan_operations([cart_event(1, customer_id=None)], ctx)["cart:s1:k1"]
-    assert isinstance(op, CartSignal) and op.customer_id == "c1" and op.start_flow is not None
+    assert op.start is not None and op.start.customer_id == "c1"
+
+
+def test_product_views_of_a_customer_coalesce_into_the_newest() -> None:
+    plan = plan_operations([view_event(1, "p1"), view_event(2, "p2")], context())
+    (op,) = plan["browse:s1:c1"]
+    assert op.payload["product_id"] == "p2"
+    assert op.start is not None and op.start.product_id == "p2"
+
+
+def test_add_to_cart_reaches_the_browse_run_started_in_the_same_batch() -> None:
+    plan = plan_operations([view_event(1), cart_event(2)], context())
+    assert signals(plan["browse:s1:c1"]) == ["product_viewed", "cart_updated"]
+
+
+def test_erasure_reaches_every_open_run_of_the_customer() -> None:
+    ctx = context(open_runs={("s1", "c1"): ["cart:s1:k1", "return:s1:o1"]})
+    event = EventRow(1, "s1", "e1", "customer.erased", {"customer_id": "c1"})
+    plan = plan_operations([event], ctx)
+    assert sorted(plan) == ["cart:s1:k1", "return:s1:o1"]
+    assert all(signals(ops) == ["customer_erased"] for ops in plan.values())
 
 
 def test_other_event_types_need_no_operation() -> None:
