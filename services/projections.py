@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Customer, Order, Product, ProductVariant
+from services.erasure import erase_personal_data
 from services.event_types import (
     CartUpdated,
     CustomerErased,
@@ -19,6 +20,7 @@ from services.event_types import (
     ProductUpserted,
     ValidEvent,
 )
+from services.redemptions import release_checkout
 
 
 def _latest(events: Sequence[ValidEvent], key: str) -> list[ValidEvent]:
@@ -93,6 +95,7 @@ async def _erase_customer(session: AsyncSession, store_id: str, event: ValidEven
             set_={**personal, "erased_at": event.occurred_at, "updated_at": event.occurred_at},
         )
     )
+    await erase_personal_data(session, store_id, data.customer_id)
 
 
 async def _upsert_products(session: AsyncSession, store_id: str, events: list[ValidEvent]) -> None:
@@ -227,3 +230,6 @@ async def _change_order(
         )
         .values(**values)
     )
+    if status == "cancelled" or data.amount is None:
+        # Cancelled or refunded in full: the order's coupon uses and gift-card draws come back.
+        await release_checkout(session, store_id, data.order_id)

@@ -6,6 +6,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,6 @@ def event(
     return {
         "id": event_id or f"evt_{uuid.uuid4().hex[:12]}",
         "type": kind,
-        "occurred_at": at or "2026-11-24T10:00:00+00:00",
+        "occurred_at": at or datetime.now(UTC).isoformat(),
         "data": data,
     }

@@ -132,3 +132,51 @@ async def timer_durations(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, f
         elif e.event_type == EventType.EVENT_TYPE_TIMER_CANCELED:
             timers.append(("canceled", 0))
     return timers
+
+
+BROWSE_FLOW: dict[str, Any] = {
+    "enabled": True,
+    "trigger_delay_seconds": 1800,
+    "steps": [
+        {
+            "delay_seconds": 0,
+            "channel": "email",
+            "template": {
+                "subject": "Still thinking about {{ product.title }}?",
+                "body": "{{ link }}",
+            },
+        }
+    ],
+    "suppression": {"similar_message_window_seconds": 0, "recent_order_window_seconds": 0},
+}
+RETURN_FLOW: dict[str, Any] = {
+    "enabled": True,
+    "trigger_delay_seconds": DAY,
+    "steps": [
+        {
+            "delay_seconds": 0,
+            "channel": "sms",
+            "template": {"body": "Thanks for order {{ order.id }}! {{ link }}"},
+        }
+    ],
+    "suppression": {"similar_message_window_seconds": 0, "recent_order_window_seconds": 0},
+}
+
+
+async def put_flow(
+    api: httpx.AsyncClient, store: StoreKeys, kind: str, flow: dict[str, Any]
+) -> None:
+    response = await api.put(f"/v1/flows/{kind}", json=flow, headers=store.auth())
+    assert response.status_code == 200, response.text
+
+
+def viewed(product_id: str = "p_1", customer_id: str = "c_1") -> dict[str, Any]:
+    return event("product.viewed", {"customer_id": customer_id, "product_id": product_id})
+
+
+async def messages(api: httpx.AsyncClient, store: StoreKeys, **params: str) -> list[dict[str, Any]]:
+    response = await api.get(
+        "/v1/messages", params={"limit": "500", **params}, headers=store.auth()
+    )
+    assert response.status_code == 200, response.text
+    return sorted(response.json()["items"], key=lambda m: (m["created_at"], m["step"]))
