@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "dev-operator-token", "secret"}
 DEV_OPERATOR_TOKEN = "dev-operator-token"
+DEV_GIFT_CARD_HASH_KEY = "dev-gift-card-hash-key"
+DEV_UNSUBSCRIBE_SECRET = "dev-unsubscribe-secret"
 
 
 class Settings(BaseSettings):
@@ -27,12 +29,28 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "shopstar-marketing"
     operator_token: str = DEV_OPERATOR_TOKEN
+    # Gift-card codes are bearer secrets: only their HMAC-SHA256 under this key is stored.
+    gift_card_hash_key: str = DEV_GIFT_CARD_HASH_KEY
     data_dir: Path = Path(".data")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
     storefront_base_url: str = "https://shop.example.com"
-    message_provider: Literal["log"] = "log"
+    # Messaging: `log` keeps everything on this machine (make dev); see docs/messaging.md.
+    email_provider: Literal["log", "sendgrid"] = "log"
+    sms_provider: Literal["log", "twilio"] = "log"
+    sendgrid_api_key: str | None = None
+    sendgrid_host: str | None = None  # None: the real API
+    sendgrid_from_email: str | None = None
+    # The event webhook's ECDSA verification key (base64 DER, as SendGrid's console shows it).
+    sendgrid_webhook_public_key: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_base_url: str | None = None  # None: the real API
+    # Signs the unsubscribe links of emails, so a link works only for its own message.
+    unsubscribe_secret: str = DEV_UNSUBSCRIBE_SECRET
     relay_batch_size: int = 500
     relay_concurrency: int = 64
     relay_poll_seconds: float = 1.0
@@ -55,7 +73,53 @@ class Settings(BaseSettings):
     def _no_placeholder_secrets(self) -> "Settings":
         if self.environment == "production" and self.operator_token in PLACEHOLDER_SECRETS:
             raise ValueError("SHOPSTAR_OPERATOR_TOKEN must be set to a real secret in production")
+        if self.environment == "production" and self.gift_card_hash_key in (
+            PLACEHOLDER_SECRETS | {DEV_GIFT_CARD_HASH_KEY}
+        ):
+            raise ValueError(
+                "SHOPSTAR_GIFT_CARD_HASH_KEY must be set to a real secret in production"
+            )
         return self
+
+    @model_validator(mode="after")
+    def _provider_credentials(self) -> "Settings":
+        """A chosen provider without its credentials fails at startup, not at the first send."""
+        needed = {
+            "sendgrid": ["sendgrid_api_key", "sendgrid_from_email"],
+            "twilio": ["twilio_account_sid", "twilio_auth_token"],
+        }
+        for provider in {self.email_provider, self.sms_provider} - {"log"}:
+            missing = [f"SHOPSTAR_{f.upper()}" for f in needed[provider] if not getattr(self, f)]
+            if missing:
+                raise ValueError(f"the {provider} provider needs {', '.join(missing)}")
+        if self.sms_provider == "twilio" and not (
+            self.twilio_from_number or self.twilio_whatsapp_from
+        ):
+            raise ValueError(
+                "the twilio provider needs SHOPSTAR_TWILIO_FROM_NUMBER "
+                "and/or SHOPSTAR_TWILIO_WHATSAPP_FROM"
+            )
+        if (
+            self.environment == "production"
+            and self.email_provider == "sendgrid"
+            and self.unsubscribe_secret in (PLACEHOLDER_SECRETS | {DEV_UNSUBSCRIBE_SECRET})
+        ):
+            raise ValueError("SHOPSTAR_UNSUBSCRIBE_SECRET must be set to a real secret")
+        return self
+
+    @field_validator("sendgrid_webhook_public_key")
+    @classmethod
+    def _loadable_public_key(cls, value: str | None) -> str | None:
+        if value:
+            from sendgrid.helpers.eventwebhook import EventWebhook
+
+            try:
+                EventWebhook().convert_public_key_to_ecdsa(value)
+            except ValueError as exc:
+                raise ValueError(
+                    "SHOPSTAR_SENDGRID_WEBHOOK_PUBLIC_KEY is not an ECDSA public key"
+                ) from exc
+        return value
 
     def require_database_url(self) -> str:
         if not self.database_url:

@@ -9,8 +9,11 @@ from temporalio.worker import Worker
 
 from activities.flow_steps import FlowActivities
 from config import Settings
-from integrations.messaging import LogProvider, MessageProvider
+from integrations.messaging import ChannelProviders, LogProvider, MessageProvider, OutgoingMessage
+from integrations.sendgrid_email import SendGridProvider
+from integrations.twilio_messaging import TwilioProvider
 from models.database import SessionMaker, create_engine, create_sessionmaker
+from services.consent import unsubscribe_url
 from services.logging import configure_logging
 from services.relay import Relay
 from workflows.abandoned_cart import AbandonedCartWorkflow
@@ -29,8 +32,41 @@ async def connect_temporal(settings: Settings) -> Client:
     )
 
 
+# Must match the route in api/routes/webhooks.py; the provider fills in each message's store.
+TWILIO_STATUS_PATH = "/v1/webhooks/twilio/{store_id}/status"
+
+
 def message_provider(settings: Settings) -> MessageProvider:
-    return LogProvider()
+    """Email and SMS/WhatsApp providers as configured (Settings refused missing credentials)."""
+    public = settings.public_base_url.rstrip("/")
+    email: MessageProvider = LogProvider()
+    phone: MessageProvider = LogProvider()
+    if settings.email_provider == "sendgrid":
+        assert settings.sendgrid_api_key and settings.sendgrid_from_email
+
+        def unsubscribe(message: OutgoingMessage) -> str:
+            store_id = message.store_id or ""
+            return unsubscribe_url(
+                public, settings.unsubscribe_secret, store_id, message.message_id
+            )
+
+        email = SendGridProvider(
+            settings.sendgrid_api_key,
+            settings.sendgrid_from_email,
+            unsubscribe,
+            host=settings.sendgrid_host,
+        )
+    if settings.sms_provider == "twilio":
+        assert settings.twilio_account_sid and settings.twilio_auth_token
+        phone = TwilioProvider(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            from_number=settings.twilio_from_number,
+            whatsapp_from=settings.twilio_whatsapp_from,
+            status_callback_url=public + TWILIO_STATUS_PATH,
+            base_url=settings.twilio_base_url,
+        )
+    return ChannelProviders(email=email, phone=phone)
 
 
 def build_worker(client: Client, sessionmaker: SessionMaker, settings: Settings) -> Worker:

@@ -1,6 +1,7 @@
 """Activities of the recovery flows: thin wrappers that open one transaction and call services."""
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from integrations.messaging import MessageProvider
 from models.database import SessionMaker
@@ -48,10 +49,17 @@ class FlowActivities:
     async def send_flow_message(self, req: StepRequest) -> SendResult:
         """Render and send one step, once per idempotency key."""
         async with self._sessionmaker.begin() as session:
-            message_id, status = await send_step(
-                session, _context(req), self._provider, self._storefront_url
+            outcome = await send_step(session, _context(req), self._provider, self._storefront_url)
+        # Raised only now that the failed row (and any consent change) is committed.
+        if outcome.failure is not None:
+            raise ApplicationError(
+                f"provider refused message {outcome.message_id}: {outcome.failure}",
+                outcome.message_id,
+                outcome.failure.code,
+                type="PermanentSendError",
+                non_retryable=True,
             )
-        return SendResult(message_id=message_id, status=status)
+        return SendResult(message_id=outcome.message_id, status=outcome.status)
 
     @activity.defn
     async def close_recovery_run(self, req: RunClosed) -> None:

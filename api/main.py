@@ -6,7 +6,23 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import events, flows, health, messages, stores
+from api.routes import (
+    bundles,
+    checkout,
+    coupons,
+    events,
+    flow_stats,
+    flows,
+    gift_cards,
+    health,
+    messages,
+    promotions,
+    recommendations,
+    store_credit,
+    stores,
+    unsubscribe,
+    webhooks,
+)
 from config import Settings, get_settings
 from models.database import create_engine, create_sessionmaker
 from services.logging import configure_logging
@@ -32,6 +48,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, stores, events, flows, messages):
+    for module in (
+        health,
+        stores,
+        events,
+        flows,
+        flow_stats,
+        messages,
+        promotions,
+        coupons,
+        gift_cards,
+        store_credit,
+        bundles,
+        recommendations,
+        checkout,
+        webhooks,
+        unsubscribe,
+    ):
         app.include_router(module.router)
     return app

@@ -1,5 +1,6 @@
-"""What a messaging provider is given, and the `log` provider used in development: it records
-that a message went out (by id, never the recipient) and accepts it."""
+"""What a messaging provider is given, how it fails, and the providers that need no outside
+service: the `log` provider used in development (it records that a message went out, by id, never
+the recipient) and the per-channel router in front of the real ones."""
 
 import logging
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ class OutgoingMessage:
     body: str
     content_sid: str | None = None
     content_variables: dict[str, str] | None = None
+    store_id: str | None = None
 
 
 class MessageProvider(Protocol):
@@ -29,6 +31,24 @@ class MessageProvider(Protocol):
         ...
 
 
+class PermanentSendError(Exception):
+    """The provider refused the message and would refuse it again: do not retry.
+
+    `code` is the provider's error code (Twilio's `21610`, SendGrid's `http_400`); `reason` is a
+    short text written by us, never the provider's message, which can quote the recipient."""
+
+    def __init__(self, code: str, reason: str, *, withdraws_consent: bool = False) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+        # The recipient opted out at the provider (Twilio 21610): mirror it into our consent.
+        self.withdraws_consent = withdraws_consent
+
+
+class TransientSendError(Exception):
+    """The provider could not take the message now (rate limit, outage, network): retry later."""
+
+
 class LogProvider:
     name = "log"
 
@@ -37,3 +57,26 @@ class LogProvider:
             "message sent", extra={"message_id": message.message_id, "channel": message.channel}
         )
         return new_id("log")
+
+
+class ChannelProviders:
+    """Email to one provider, SMS and WhatsApp to another."""
+
+    name = "channels"
+
+    def __init__(self, email: MessageProvider, phone: MessageProvider) -> None:
+        self._by_channel = {"email": email, "sms": phone, "whatsapp": phone}
+
+    def for_channel(self, channel: str) -> MessageProvider:
+        try:
+            return self._by_channel[channel]
+        except KeyError:
+            raise PermanentSendError("unknown_channel", f"no provider for {channel!r}") from None
+
+    async def send(self, message: OutgoingMessage) -> str:
+        return await self.for_channel(message.channel).send(message)
+
+
+def provider_for(provider: MessageProvider, channel: str) -> MessageProvider:
+    """The provider that really sends on `channel`, so the log names `twilio`, not a router."""
+    return provider.for_channel(channel) if isinstance(provider, ChannelProviders) else provider

@@ -1,25 +1,45 @@
 """SQLAlchemy models, one file per aggregate. Importing this package registers them all."""
 
 from models.base import Base
+from models.bundle import Bundle
 from models.catalog import Product, ProductVariant
+from models.checkout import CompletedCheckout
 from models.commerce import Cart, Order
+from models.conversion import Conversion
 from models.customer import Customer
 from models.event import Event
 from models.flow import FlowVersion, RecoveryRun
+from models.gift_card import GiftCard, GiftCardTransaction
 from models.message import Message
+from models.promotion import Coupon, CouponRedemption, Promotion
+from models.recommendation import RecommendationPin
 from models.store import ApiKey, Store
+from models.store_credit import StoreCreditAccount, StoreCreditEntry
+from models.webhook import WebhookReceipt
 
 __all__ = [
     "ApiKey",
     "Base",
+    "Bundle",
     "Cart",
+    "CompletedCheckout",
+    "Conversion",
+    "Coupon",
+    "CouponRedemption",
     "Customer",
     "Event",
     "FlowVersion",
+    "GiftCard",
+    "GiftCardTransaction",
     "Message",
     "Order",
     "Product",
     "ProductVariant",
+    "Promotion",
+    "RecommendationPin",
     "RecoveryRun",
     "Store",
+    "StoreCreditAccount",
+    "StoreCreditEntry",
+    "WebhookReceipt",
 ]

@@ -36,7 +36,7 @@ class Order(Base):
     total: Mapped[int] = mapped_column(BigInteger)
     discount_codes: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     attribution: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    status: Mapped[str] = mapped_column(String(16), default="placed")
+    status: Mapped[str] = mapped_column(String(32), default="placed")
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     placed_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -13,6 +13,8 @@ class Message(Timestamped, Base):
     __table_args__ = (
         Index("ix_messages_customer_flow", "store_id", "customer_id", "flow", "created_at"),
         Index("ix_messages_store_created", "store_id", "created_at", "id"),
+        # Provider webhooks find the message by the provider's id.
+        Index("ix_messages_provider_message", "store_id", "provider_message_id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -30,5 +32,7 @@ class Message(Timestamped, Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
     subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
+    # The provider's code when the message failed (Twilio `21610`, SendGrid `http_400`, `bounce`).
+    failure_code: Mapped[str | None] = mapped_column(String(40))
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]

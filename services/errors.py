@@ -38,3 +38,33 @@ class Conflict(DomainError):
 class InvalidInput(DomainError):
     status_code = 422
     code = "invalid_input"
+
+
+class CouponExhausted(Conflict):
+    """The code's last use went to another order (or was gone before this one)."""
+
+    code = "coupon_exhausted"
+
+
+class CouponAlreadyUsed(Conflict):
+    """A single-use-per-customer code this customer has already redeemed."""
+
+    code = "coupon_already_used_by_customer"
+
+
+class GiftCardInsufficient(Conflict):
+    """The card no longer holds what the checkout would draw from it."""
+
+    code = "gift_card_insufficient_balance"
+
+
+def invalid_field(field: str, message: str) -> InvalidInput:
+    """A 422 naming one field, in the envelope's `details` shape."""
+    return InvalidInput(f"{field}: {message}", details=[{"field": field, "message": message}])
+
+
+def invalid_from_pricing(exc: ValueError, prefix: str = "") -> InvalidInput:
+    """The pricing parsers' `actions[0].percent: must be ...` as a 422 on `actions.0.percent`."""
+    path, _, message = str(exc).partition(": ")
+    field = prefix + path.replace("[", ".").replace("]", "")
+    return invalid_field(field, message or str(exc))

@@ -1,6 +1,7 @@
 """Writes to the message log. Every row has an idempotency key (workflow, run, step), so a
 retried activity finds the row it wrote instead of writing or sending again."""
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -10,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Message
 from services.ids import new_id
+
+log = logging.getLogger("shopstar.messages")
 
 
 @dataclass(frozen=True)
@@ -84,3 +87,31 @@ async def mark_sent(
             updated_at=now,
         )
     )
+
+
+async def mark_failed(
+    session: AsyncSession,
+    message_id: str,
+    code: str,
+    reason: str,
+    *,
+    provider: str,
+    subject: str | None,
+    body: str,
+) -> None:
+    """The provider refused the message for good. `reason` goes to the log, not the row: the
+    row keeps the provider's code, which is what staff look up."""
+    now = datetime.now(UTC)
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(
+            status="failed",
+            failure_code=code[:40],
+            provider=provider,
+            subject=subject,
+            body=body,
+            updated_at=now,
+        )
+    )
+    log.warning("message failed", extra={"message_id": message_id, "code": code, "reason": reason})

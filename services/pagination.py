@@ -3,6 +3,10 @@
 import base64
 import json
 from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.errors import InvalidInput
 
@@ -22,3 +26,30 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         return datetime.fromisoformat(created), str(row_id)
     except (ValueError, TypeError) as exc:
         raise InvalidInput("cursor is not valid", details={"field": "cursor"}) from exc
+
+
+class Listed(Protocol):
+    created_at: datetime
+    id: str
+
+
+Row = TypeVar("Row", bound=Listed)
+
+
+async def fetch_page(
+    session: AsyncSession,
+    query: Select[Row],
+    model: Any,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Row], str | None]:
+    """One page of `query` over `model` (with `created_at` and `id` columns), newest first."""
+    if cursor is not None:
+        created_at, row_id = decode_cursor(cursor)
+        query = query.where(tuple_(model.created_at, model.id) < tuple_(created_at, row_id))
+    query = query.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)
+    rows = list((await session.scalars(query)).all())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id)

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Customer, Order, Product, ProductVariant
+from services.attribution import attribute_order
 from services.erasure import erase_personal_data
 from services.event_types import (
     CartUpdated,
@@ -181,7 +182,8 @@ async def _upsert_carts(session: AsyncSession, store_id: str, events: list[Valid
 async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
     data = event.data
     assert isinstance(data, OrderPlaced)
-    await session.execute(
+    attribution = data.attribution.model_dump(exclude_none=True) if data.attribution else None
+    placed = await session.execute(
         insert(Order)
         .values(
             store_id=store_id,
@@ -192,14 +194,24 @@ async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) 
             items=[i.model_dump(exclude_none=True) for i in data.items],
             total=data.total,
             discount_codes=data.discount_codes or [],
-            attribution=data.attribution.model_dump(exclude_none=True)
-            if data.attribution
-            else None,
+            attribution=attribution,
             placed_at=event.occurred_at,
             updated_at=event.occurred_at,
         )
         .on_conflict_do_nothing()
+        .returning(Order.order_id)
     )
+    if placed.first() is not None:
+        await attribute_order(
+            session,
+            store_id=store_id,
+            order_id=data.order_id,
+            customer_id=data.customer_id,
+            placed_at=event.occurred_at,
+            total=data.total,
+            currency=data.currency,
+            clicked_message_id=(attribution or {}).get("utm_content"),
+        )
     if data.cart_id:
         await session.execute(
             update(Cart)

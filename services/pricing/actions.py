@@ -4,9 +4,9 @@ Every action is computed on what is left of each line after the discounts before
 takes more than that, so nothing goes negative.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, Literal, assert_never
 
 from services.pricing.money import (
@@ -15,7 +15,6 @@ from services.pricing.money import (
     check_amount,
     check_percent,
     percent_of,
-    round_half_up,
 )
 from services.pricing.types import CartLine, build, check_count, check_ids, check_text
 
@@ -141,25 +140,58 @@ class Effect:
     added: CartLine | None = None
 
 
+class LineSelector:
+    """The positions of the lines a product/category filter selects. A store's promotions
+    repeat the same filters and the lines do not change while one cart is priced, so each filter
+    is worked out once per cart rather than once per action."""
+
+    def __init__(self, lines: Sequence[CartLine]) -> None:
+        self.lines = lines
+        self._chosen: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, ...]] = {}
+
+    def __call__(
+        self, product_ids: tuple[str, ...], category_ids: tuple[str, ...]
+    ) -> tuple[int, ...]:
+        key = (product_ids, category_ids)
+        chosen = self._chosen.get(key)
+        if chosen is None:
+            chosen = tuple(
+                i for i, line in enumerate(self.lines) if _matches(line, product_ids, category_ids)
+            )
+            self._chosen[key] = chosen
+        return chosen
+
+
 def action_effect(
-    action: Action, lines: Sequence[CartLine], remaining: Sequence[int], shipping_left: int
+    action: Action,
+    lines: Sequence[CartLine],
+    remaining: Sequence[int],
+    shipping_left: int,
+    select: LineSelector | None = None,
 ) -> Effect:
-    """The effect of `action` on `lines`, of which `remaining` is what is still to pay."""
+    """The effect of `action` on `lines`, of which `remaining` is what is still to pay.
+    `select` (for these `lines`) may be shared by the actions pricing one cart."""
+    select = select or LineSelector(lines)
     match action:
         case PercentOff():
-            return Effect(lines=_percent_off(action, lines, remaining))
+            return Effect(lines=_percent_off(action, select, remaining))
         case FixedOff(amount=amount):
             everything = range(len(lines))
             return Effect(lines=_spread(min(amount, sum(remaining)), everything, remaining))
         case FreeShipping():
             return Effect(shipping=shipping_left)
         case BuyXGetY():
-            return Effect(lines=_buy_x_get_y(action, lines, remaining))
+            return Effect(lines=_buy_x_get_y(action, lines, remaining, select))
         case FreeProduct():
             if action.product_id is None:
                 return Effect()
-            gift = CartLine(action.product_id, action.variant_id, action.quantity,
-                            action.unit_price, action.category_ids)
+            gift = CartLine(
+                action.product_id,
+                action.variant_id,
+                action.quantity,
+                action.unit_price,
+                action.category_ids,
+            )
             return Effect(added=gift)
         case _:
             assert_never(action)
@@ -178,10 +210,9 @@ def _spread(amount: int, indexes: Sequence[int], remaining: Sequence[int]) -> di
 
 
 def _percent_off(
-    action: PercentOff, lines: Sequence[CartLine], remaining: Sequence[int]
+    action: PercentOff, select: LineSelector, remaining: Sequence[int]
 ) -> dict[int, int]:
-    chosen = [i for i, line in enumerate(lines)
-              if _matches(line, action.product_ids, action.category_ids)]
+    chosen = select(action.product_ids, action.category_ids)
     if action.target == "items":
         return {i: percent_of(remaining[i], action.percent) for i in chosen}
     amount = percent_of(sum(remaining[i] for i in chosen), action.percent)
@@ -189,7 +220,7 @@ def _percent_off(
 
 
 def _buy_x_get_y(
-    action: BuyXGetY, lines: Sequence[CartLine], remaining: Sequence[int]
+    action: BuyXGetY, lines: Sequence[CartLine], remaining: Sequence[int], select: LineSelector
 ) -> dict[int, int]:
     """Each application needs `buy.quantity` paid units and `get.quantity` free units, all
     distinct; the free units are the cheapest qualifying `get` units (by what is left per unit).
@@ -198,30 +229,36 @@ def _buy_x_get_y(
     `get`, n applications fit iff n*X <= b, n*Y <= all get units and n*(X+Y) <= b + g_only.
     """
     buy, get = action.buy, action.get
-    in_buy = [_matches(line, buy.product_ids, buy.category_ids) for line in lines]
-    in_get = [_matches(line, get.product_ids, get.category_ids) for line in lines]
-    buy_units = sum(line.quantity for line, b in zip(lines, in_buy, strict=True) if b)
-    get_units = sum(line.quantity for line, g in zip(lines, in_get, strict=True) if g)
-    get_only = sum(line.quantity for line, b, g in zip(lines, in_buy, in_get, strict=True)
-                   if g and not b)
-    applications = min(buy_units // buy.quantity, get_units // get.quantity,
-                       (buy_units + get_only) // (buy.quantity + get.quantity))
+    buying = select(buy.product_ids, buy.category_ids)
+    getting = select(get.product_ids, get.category_ids)
+    in_buy = set(buying)
+    buy_units = sum(lines[i].quantity for i in buying)
+    get_units = sum(lines[i].quantity for i in getting)
+    get_only = sum(lines[i].quantity for i in getting if i not in in_buy)
+    applications = min(
+        buy_units // buy.quantity,
+        get_units // get.quantity,
+        (buy_units + get_only) // (buy.quantity + get.quantity),
+    )
     if action.max_applications is not None:
         applications = min(applications, action.max_applications)
     need = applications * get.quantity
     # How many free units may come from lines that also count as bought units.
     spare_buy_units = buy_units - applications * buy.quantity
-    cheapest_first = sorted(
-        (i for i in range(len(lines)) if in_get[i]),
-        key=lambda i: (Fraction(remaining[i], lines[i].quantity), i),
-    )
+    if need == 0:
+        return {}
+    # What is left per unit, remaining/quantity, scaled by the quantities' LCM: exact integers.
+    scale = math.lcm(*(lines[i].quantity for i in getting))
+    cheapest_first = sorted(getting, key=lambda i: (remaining[i] * (scale // lines[i].quantity), i))
     out: dict[int, int] = {}
     for i in cheapest_first:
-        take = min(lines[i].quantity, need, spare_buy_units if in_buy[i] else need)
-        if in_buy[i]:
+        quantity = lines[i].quantity
+        take = min(quantity, need, spare_buy_units if i in in_buy else need)
+        if i in in_buy:
             spare_buy_units -= take
         need -= take
-        amount = round_half_up(Fraction(remaining[i] * take, lines[i].quantity))
+        # round_half_up(remaining * take / quantity), in integers (remaining is never negative)
+        amount = (2 * remaining[i] * take + quantity) // (2 * quantity)
         if amount:
             out[i] = amount
         if need == 0:

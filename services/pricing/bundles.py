@@ -66,8 +66,9 @@ def bundle_from_dict(bundle_id: str, data: Mapping[str, Any]) -> Bundle:
     if not isinstance(components, list | tuple):
         raise ValueError(f"components: must be a list, got {components!r}")
     parsed = tuple(
-        build(BundleComponent, item, f"components[{k}]", ("quantity",),
-              ("product_id", "variant_id"))
+        build(
+            BundleComponent, item, f"components[{k}]", ("quantity",), ("product_id", "variant_id")
+        )
         for k, item in enumerate(components)
     )
     discount = data.get("discount")
@@ -86,8 +87,18 @@ def bundle_discounts(
     line position. A line's share never exceeds the price of its units in the sets."""
     free_units = [line.quantity for line in lines]
     out: list[tuple[Bundle, dict[int, int]]] = []
+    positions: dict[tuple[bool, str | None], list[int]] = {}
+    for i, line in enumerate(lines):
+        positions.setdefault((False, line.product_id), []).append(i)
+        positions.setdefault((True, line.variant_id), []).append(i)
     for bundle in bundles:
-        sets, used = _take_sets(bundle, lines, free_units)
+        matching = [
+            positions.get(
+                (True, c.variant_id) if c.variant_id is not None else (False, c.product_id), []
+            )
+            for c in bundle.components
+        ]
+        sets, used = _take_sets(bundle, matching, free_units)
         value = {i: units * lines[i].unit_price for i, units in sorted(used.items())}
         total = sum(value.values())
         if bundle.discount_type == "percent":
@@ -102,19 +113,21 @@ def bundle_discounts(
 
 
 def _take_sets(
-    bundle: Bundle, lines: Sequence[CartLine], free_units: list[int]
+    bundle: Bundle, matching: list[list[int]], free_units: list[int]
 ) -> tuple[int, dict[int, int]]:
-    """Form as many sets as possible from `free_units` (updated in place).
+    """Form as many sets as possible from `free_units` (updated in place); `matching` holds the
+    positions of the lines each component matches, in line order.
 
     Returns the number of sets and the units taken per line position."""
-    matching = [[i for i, line in enumerate(lines) if c.matches(line)] for c in bundle.components]
     claimed = [i for m in matching for i in m]
     overlapping = len(claimed) != len(set(claimed))
     sets = 0
     used: dict[int, int] = {}
     while True:
-        bound = min(sum(free_units[i] for i in m) // c.quantity
-                    for c, m in zip(bundle.components, matching, strict=True))
+        bound = min(
+            sum(free_units[i] for i in m) // c.quantity
+            for c, m in zip(bundle.components, matching, strict=True)
+        )
         if bound == 0:
             return sets, used
         # Without shared lines the bound is exact; with them, form one set at a time.

@@ -87,20 +87,23 @@ def condition_holds(condition: Condition, cart: Cart, customer: CustomerFacts | 
     """Conditions look at the cart as sent (before any discount) and at the customer facts."""
     match condition:
         case CartTotalMin(amount=amount):
-            return sum(line.total for line in cart.lines) >= amount
+            return cart.subtotal >= amount
         case CartTotalMax(amount=amount):
-            return sum(line.total for line in cart.lines) <= amount
+            return cart.subtotal <= amount
         case ShopperGroup(group=group):
             return customer is not None and group in customer.shopper_groups
         case ProductInCart(product_id=product_id, variant_id=variant_id):
             if variant_id is not None:
-                return any(line.variant_id == variant_id for line in cart.lines)
-            return any(line.product_id == product_id for line in cart.lines)
+                return variant_id in cart.variant_ids
+            return product_id in cart.product_ids
         case CategoryInCart(category_id=category_id):
-            return any(category_id in line.category_ids for line in cart.lines)
+            return category_id in cart.category_ids
         case FirstOrder():
-            return (customer is not None and customer.customer_id is not None
-                    and customer.is_first_order)
+            return (
+                customer is not None
+                and customer.customer_id is not None
+                and customer.is_first_order
+            )
         case _:
             assert_never(condition)
 

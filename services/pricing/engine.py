@@ -5,10 +5,10 @@ of free products, live gift-card balances). The rules and worked examples are in
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from services.pricing.actions import Action, action_effect, action_from_dict
+from services.pricing.actions import Action, LineSelector, action_effect, action_from_dict
 from services.pricing.bundles import Bundle, bundle_discounts
 from services.pricing.conditions import Condition, condition_from_dict, conditions_hold
 from services.pricing.types import (
@@ -75,8 +75,9 @@ def promotion_from_dict(promotion_id: str, data: Mapping[str, Any], created_seq:
         exclusive=data.get("exclusive", False),
         requires_coupon=data.get("requires_coupon", False),
         created_seq=created_seq,
-        conditions=tuple(condition_from_dict(c, f"conditions[{k}]")
-                         for k, c in enumerate(conditions)),
+        conditions=tuple(
+            condition_from_dict(c, f"conditions[{k}]") for k, c in enumerate(conditions)
+        ),
         actions=tuple(action_from_dict(a, f"actions[{k}]") for k, a in enumerate(actions)),
     )
 
@@ -88,13 +89,20 @@ class _Ledger:
     lines: list[CartLine]
     remaining: list[int]
     shipping_left: int
+    select: LineSelector
     added: list[CartLine] = field(default_factory=list)
-    discounts: list[Discount] = field(default_factory=list)
+    discounts: "list[_Pending]" = field(default_factory=list)
 
 
 def _line_key(line: CartLine) -> tuple[str, bool, str, int, int, tuple[str, ...]]:
-    return (line.product_id, line.variant_id is not None, line.variant_id or "",
-            line.unit_price, line.quantity, line.category_ids)
+    return (
+        line.product_id,
+        line.variant_id is not None,
+        line.variant_id or "",
+        line.unit_price,
+        line.quantity,
+        line.category_ids,
+    )
 
 
 def price_cart(
@@ -111,15 +119,15 @@ def price_cart(
     # identical lines are interchangeable, so their relative order cannot matter either.
     order = sorted(range(len(cart.lines)), key=lambda i: (_line_key(cart.lines[i]), i))
     lines = [cart.lines[i] for i in order]
-    ledger = _Ledger(lines, [line.total for line in lines], cart.shipping)
+    ledger = _Ledger(lines, [line.total for line in lines], cart.shipping, LineSelector(lines))
     for bundle, parts in bundle_discounts(bundles, lines):
         for i, amount in parts.items():
             ledger.remaining[i] -= amount
-        ledger.discounts.append(_discount("bundle", parts, 0, bundle_id=bundle.id))
+        ledger.discounts.append(_Pending("bundle", parts, 0, bundle_id=bundle.id))
     coupon_reasons = _apply_promotions(ledger, cart, promotions, customer, coupons)
 
     position = order + list(range(len(order), len(order) + len(ledger.added)))
-    discounts = tuple(_renumber(d, position) for d in ledger.discounts)
+    discounts = tuple(pending.discount(position) for pending in ledger.discounts)
     subtotal = sum(line.total for line in (*cart.lines, *ledger.added))
     shipping_discount = cart.shipping - ledger.shipping_left
     total = subtotal - sum(d.amount for d in discounts) + cart.shipping - shipping_discount
@@ -198,7 +206,7 @@ def _apply_actions(ledger: _Ledger, promotion: Promotion, code: str | None) -> b
     parts: dict[int, int] = {}
     gifts: list[CartLine] = []
     for action in promotion.actions:
-        effect = action_effect(action, ledger.lines, remaining, shipping_left)
+        effect = action_effect(action, ledger.lines, remaining, shipping_left, ledger.select)
         for i, amount in effect.lines.items():
             remaining[i] -= amount
             parts[i] = parts.get(i, 0) + amount
@@ -213,25 +221,29 @@ def _apply_actions(ledger: _Ledger, promotion: Promotion, code: str | None) -> b
     ledger.shipping_left = shipping_left
     ledger.added.extend(gifts)
     source: Source = "automatic" if code is None else "coupon"
-    ledger.discounts.append(
-        _discount(source, parts, shipping, promotion_id=promotion.id, code=code)
-    )
+    ledger.discounts.append(_Pending(source, parts, shipping, promotion_id=promotion.id, code=code))
     return True
 
 
-def _discount(
-    source: Source, parts: Mapping[int, int], shipping: int, *,
-    promotion_id: str | None = None, bundle_id: str | None = None, code: str | None = None,
-) -> Discount:
-    lines = tuple(LineAmount(i, amount) for i, amount in sorted(parts.items()) if amount)
-    return Discount(source, promotion_id, bundle_id, code, sum(parts.values()), lines, shipping)
+@dataclass(frozen=True)
+class _Pending:
+    """An applied bundle or promotion, its amounts keyed by canonical line position."""
 
+    source: Source
+    parts: Mapping[int, int]
+    shipping: int
+    promotion_id: str | None = None
+    bundle_id: str | None = None
+    code: str | None = None
 
-def _renumber(discount: Discount, position: Sequence[int]) -> Discount:
-    """Canonical line positions back to the caller's indexes (added items keep theirs)."""
-    lines = sorted((LineAmount(position[la.index], la.amount) for la in discount.lines),
-                   key=lambda la: la.index)
-    return replace(discount, lines=tuple(lines))
+    def discount(self, position: Sequence[int]) -> Discount:
+        """The Discount, its lines back at the caller's indexes (added items keep theirs)."""
+        placed = sorted([(position[i], a) for i, a in self.parts.items() if a])
+        lines = tuple([LineAmount(index, amount) for index, amount in placed])
+        amount = sum(self.parts.values())
+        return Discount(
+            self.source, self.promotion_id, self.bundle_id, self.code, amount, lines, self.shipping
+        )
 
 
 def _draw_gift_cards(

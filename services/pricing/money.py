@@ -1,5 +1,6 @@
 """Money in integer minor units: currency exponents, half-up rounding, pro rata allocation."""
 
+import heapq
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
@@ -59,8 +60,12 @@ def round_half_up(value: Fraction | Decimal | int) -> int:
 
 
 def percent_of(amount: int, percent: Percent) -> int:
-    """round_half_up(amount * percent / 100), computed exactly."""
-    return round_half_up(Fraction(amount) * Fraction(percent) / 100)
+    """round_half_up(amount * percent / 100), computed exactly in integers (no Fraction: this
+    runs for every line of every percentage promotion)."""
+    if amount < 0:
+        return -percent_of(-amount, percent)
+    numerator, denominator = percent.as_integer_ratio()
+    return (2 * amount * numerator + 100 * denominator) // (200 * denominator)
 
 
 def allocate(amount: int, weights: Sequence[int]) -> list[int]:
@@ -70,19 +75,21 @@ def allocate(amount: int, weights: Sequence[int]) -> list[int]:
     largest fractional remainders, ties to the LATER position. With amount <= sum(weights)
     no part exceeds its weight.
     """
-    if amount < 0 or any(w < 0 for w in weights):
+    if amount < 0 or min(weights, default=0) < 0:
         raise ValueError("allocate: amount and weights must be non-negative")
     if amount == 0:
         return [0] * len(weights)
     total = sum(weights)
     if total == 0:
         raise ValueError("allocate: cannot split a positive amount over zero weights")
-    parts = [amount * w // total for w in weights]
-    remainders = [amount * w % total for w in weights]
+    shares = [divmod(amount * w, total) for w in weights]
+    parts = [part for part, _ in shares]
     leftover = amount - sum(parts)
-    ranked = sorted(range(len(weights)), key=lambda i: (remainders[i], i), reverse=True)
-    for i in ranked[:leftover]:
-        parts[i] += 1
+    if leftover:
+        # (remainder, position) pairs compare in C: largest remainder first, then later position.
+        ranked = heapq.nlargest(leftover, [(r, i) for i, (_, r) in enumerate(shares)])
+        for _, i in ranked:
+            parts[i] += 1
     return parts
 
 

@@ -6,6 +6,7 @@ instance that exists is one the engine can price.
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, TypeVar
 
 from services.pricing.money import check_amount
@@ -15,8 +16,11 @@ T = TypeVar("T")
 
 
 def build(
-    cls: Callable[..., T], data: object, path: str,
-    required: tuple[str, ...] = (), optional: tuple[str, ...] = (),
+    cls: Callable[..., T],
+    data: object,
+    path: str,
+    required: tuple[str, ...] = (),
+    optional: tuple[str, ...] = (),
 ) -> T:
     """Construct `cls` from a JSON object, prefixing any field error with `path`."""
     if not isinstance(data, Mapping):
@@ -64,6 +68,7 @@ def check_one_of(product_id: object, variant_id: object) -> None:
 
 # ---- cart and shopper ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CartLine:
     product_id: str
@@ -96,6 +101,23 @@ class Cart:
         object.__setattr__(self, "lines", tuple(self.lines))
         check_amount(self.shipping, "shipping")
 
+    # Conditions ask these of the same cart once per promotion: compute them once.
+    @cached_property
+    def subtotal(self) -> int:
+        return sum(line.total for line in self.lines)
+
+    @cached_property
+    def product_ids(self) -> frozenset[str]:
+        return frozenset(line.product_id for line in self.lines)
+
+    @cached_property
+    def variant_ids(self) -> frozenset[str | None]:
+        return frozenset(line.variant_id for line in self.lines)
+
+    @cached_property
+    def category_ids(self) -> frozenset[str]:
+        return frozenset(c for line in self.lines for c in line.category_ids)
+
 
 @dataclass(frozen=True)
 class CustomerFacts:
@@ -108,6 +130,7 @@ class CustomerFacts:
 
 
 # ---- coupons and gift cards ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class AppliedCoupon:
@@ -134,6 +157,7 @@ class GiftCardBalance:
 
 
 # ---- output -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LineAmount:

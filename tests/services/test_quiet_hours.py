@@ -10,7 +10,9 @@ def at(text: str) -> datetime:
 
 
 def test_outside_the_window_sends_now() -> None:
-    assert quiet_until(at("2026-11-24T15:00:00-05:00"), "America/New_York", "21:00", "08:00") is None
+    assert (
+        quiet_until(at("2026-11-24T15:00:00-05:00"), "America/New_York", "21:00", "08:00") is None
+    )
 
 
 def test_late_evening_waits_for_next_morning_local_time() -> None:

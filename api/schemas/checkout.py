@@ -1,0 +1,81 @@
+"""Checkout bodies: the cart in (CONTRACT.md), the priced cart out."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.money import Amount, Currency, Id
+
+
+class CheckoutItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: Id
+    variant_id: Id | None = None
+    quantity: int = Field(strict=True, ge=1, le=100_000)
+    unit_price: Amount
+
+
+class CheckoutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    currency: Currency
+    items: list[CheckoutItem] = Field(min_length=1, max_length=500)
+    shipping: Amount = 0
+    customer_id: Id | None = None
+    coupon_codes: list[str] = Field(default_factory=list, max_length=20)
+    gift_card_codes: list[str] = Field(default_factory=list, max_length=10)
+
+
+class CheckoutCompleteIn(CheckoutIn):
+    order_id: Id = Field(description="Idempotency key: a retry returns the first result")
+
+
+class LineAmountOut(BaseModel):
+    index: int = Field(description="Position in items, then in added_items")
+    amount: int
+
+
+class DiscountOut(BaseModel):
+    source: Literal["automatic", "coupon", "bundle"]
+    promotion_id: str | None = None
+    bundle_id: str | None = None
+    code: str | None = None
+    amount: int
+    lines: list[LineAmountOut]
+
+
+class GiftCardUseOut(BaseModel):
+    code: str = Field(description="Masked: last four characters")
+    amount: int
+
+
+class AddedItemOut(BaseModel):
+    product_id: str
+    variant_id: str | None = None
+    quantity: int
+    unit_price: int
+
+
+class RejectedCodeOut(BaseModel):
+    code: str
+    reason: str = Field(
+        description="unknown, expired, not_started, exhausted, already_used_by_customer, "
+        "not_eligible, currency_mismatch, duplicate"
+    )
+
+
+class PricedCartOut(BaseModel):
+    subtotal: int
+    discounts: list[DiscountOut]
+    shipping: int
+    shipping_discount: int
+    total: int
+    gift_cards: list[GiftCardUseOut]
+    amount_due: int
+    added_items: list[AddedItemOut]
+    rejected_codes: list[RejectedCodeOut]
+
+
+class CompletedOut(PricedCartOut):
+    order_id: str

@@ -1,0 +1,182 @@
+"""The store's side of a checkout, read for pricing: the live promotions and bundles (parsed once
+per version and kept in the process, since a store changes them far less often than it prices
+carts), and the catalog facts of the cart's lines and of free products.
+
+The statements are built once with bind parameters: checkout runs them on every cart."""
+
+import dataclasses
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import BindParameter, bindparam, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Bundle, Product, ProductVariant, Promotion
+from services import pricing
+
+_CACHE_LIMIT = 20_000
+PromotionKey = tuple[str, int]  # (id, version): a change of the promotion bumps its version
+# A free product's catalog facts: (product_id, price, category_ids), or None if it cannot be sold.
+GiftFacts = tuple[str, int, tuple[str, ...]] | None
+Gifts = tuple[pricing.FreeProduct, ...]
+_promotions: dict[PromotionKey, tuple[pricing.Promotion, Gifts]] = {}
+_with_gifts: dict[tuple[PromotionKey, tuple[GiftFacts, ...]], pricing.Promotion] = {}
+_bundles: dict[str, pricing.Bundle] = {}
+K = TypeVar("K")
+V = TypeVar("V")
+
+_STORE: BindParameter[str] = bindparam("store_id")
+_NOW: BindParameter[datetime] = bindparam("now")
+_CURRENCY: BindParameter[str] = bindparam("currency")
+_LIVE_PROMOTIONS = select(Promotion.id, Promotion.version).where(
+    Promotion.store_id == _STORE,
+    Promotion.disabled_at.is_(None),
+    or_(Promotion.starts_at.is_(None), Promotion.starts_at <= _NOW),
+    or_(Promotion.ends_at.is_(None), Promotion.ends_at > _NOW),
+    or_(Promotion.currency.is_(None), Promotion.currency == _CURRENCY),
+)
+_LIVE_BUNDLES = (
+    select(Bundle.id)
+    .where(
+        Bundle.store_id == _STORE,
+        Bundle.disabled_at.is_(None),
+        or_(Bundle.currency.is_(None), Bundle.currency == _CURRENCY),
+    )
+    .order_by(Bundle.seq)
+)
+_PRODUCTS = select(
+    Product.product_id,
+    Product.price,
+    Product.currency,
+    Product.category_ids,
+    (Product.available & Product.deleted_at.is_(None)).label("on_sale"),
+).where(Product.store_id == _STORE, Product.product_id.in_(bindparam("ids", expanding=True)))
+
+
+def _remember(cache: dict[K, V], key: K, value: V) -> V:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+async def live_promotions(
+    session: AsyncSession, store_id: str, currency: str, now: datetime
+) -> list[tuple[PromotionKey, pricing.Promotion, Gifts]]:
+    """Live promotions in the cart's currency (or in none); only new versions are loaded."""
+    params = {"store_id": store_id, "now": now, "currency": currency}
+    keys: list[PromotionKey] = list((await session.execute(_LIVE_PROMOTIONS, params)).tuples())
+    missing = [key for key in keys if key not in _promotions]
+    if missing:
+        fresh = await session.scalars(
+            select(Promotion).where(tuple_(Promotion.id, Promotion.version).in_(missing))
+        )
+        for p in fresh:
+            body = {
+                "priority": p.priority,
+                "exclusive": p.exclusive,
+                "requires_coupon": p.requires_coupon,
+                "conditions": p.conditions,
+                "actions": p.actions,
+            }
+            parsed = pricing.promotion_from_dict(p.id, body, p.seq)
+            gifts = tuple(a for a in parsed.actions if isinstance(a, pricing.FreeProduct))
+            _remember(_promotions, (p.id, p.version), (parsed, gifts))
+    return [(key, *_promotions[key]) for key in keys if key in _promotions]
+
+
+async def live_bundles(session: AsyncSession, store_id: str, currency: str) -> list[pricing.Bundle]:
+    """Active bundles, oldest first (the order in which they form their sets). A bundle never
+    changes once created (it can only be withdrawn), so its id is enough to cache it by."""
+    params = {"store_id": store_id, "currency": currency}
+    ids = list((await session.scalars(_LIVE_BUNDLES, params)).all())
+    missing = [i for i in ids if i not in _bundles]
+    if missing:
+        rows = await session.execute(
+            select(Bundle.id, Bundle.components, Bundle.discount).where(Bundle.id.in_(missing))
+        )
+        for row in rows:
+            body = {"components": row.components, "discount": row.discount}
+            _remember(_bundles, row.id, pricing.bundle_from_dict(row.id, body))
+    return [_bundles[i] for i in ids if i in _bundles]
+
+
+async def products(session: AsyncSession, store_id: str, product_ids: set[str]) -> dict[str, Any]:
+    """The cart's products and the free ones: price, currency, categories, whether on sale."""
+    rows = await session.execute(_PRODUCTS, {"store_id": store_id, "ids": list(product_ids)})
+    return {row.product_id: row for row in rows}
+
+
+async def gift_variants(
+    session: AsyncSession, store_id: str, currency: str, gifts: list[pricing.FreeProduct]
+) -> dict[str, GiftFacts]:
+    wanted = {g.variant_id for g in gifts if g.variant_id}
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(
+            ProductVariant.variant_id,
+            ProductVariant.product_id,
+            ProductVariant.price,
+            Product.category_ids,
+        )
+        .join(
+            Product,
+            tuple_(Product.store_id, Product.product_id)
+            == tuple_(ProductVariant.store_id, ProductVariant.product_id),
+        )
+        .where(
+            ProductVariant.store_id == store_id,
+            ProductVariant.variant_id.in_(wanted),
+            ProductVariant.available.is_(True),
+            Product.available.is_(True),
+            Product.deleted_at.is_(None),
+            Product.currency == currency,
+        )
+    )
+    return {r.variant_id: (r.product_id, r.price, tuple(r.category_ids)) for r in rows}
+
+
+def with_gift_prices(
+    promotions: list[tuple[PromotionKey, pricing.Promotion, Gifts]],
+    catalog: dict[str, Any],
+    variants: dict[str, GiftFacts],
+    currency: str,
+) -> list[pricing.Promotion]:
+    """Free products at today's catalog price; one that cannot be sold now gives nothing."""
+
+    def facts(gift: pricing.FreeProduct) -> GiftFacts:
+        if gift.variant_id is not None:
+            return variants.get(gift.variant_id)
+        row = catalog.get(gift.product_id or "")
+        if row is None or not row.on_sale or row.currency != currency:
+            return None
+        return (row.product_id, row.price, tuple(row.category_ids))
+
+    out = []
+    for key, promotion, gifts in promotions:
+        if not gifts:
+            out.append(promotion)
+            continue
+        found = tuple(facts(g) for g in gifts)
+        priced = _with_gifts.get((key, found))
+        if priced is None:
+            priced = _remember(_with_gifts, (key, found), _priced(promotion, found))
+        out.append(priced)
+    return out
+
+
+def _priced(promotion: pricing.Promotion, found: tuple[GiftFacts, ...]) -> pricing.Promotion:
+    given = iter(found)
+    actions: list[pricing.Action] = []
+    for action in promotion.actions:
+        if not isinstance(action, pricing.FreeProduct):
+            actions.append(action)
+        elif (fact := next(given)) is not None:
+            product_id, price, categories = fact
+            actions.append(
+                dataclasses.replace(
+                    action, product_id=product_id, unit_price=price, category_ids=categories
+                )
+            )
+    return dataclasses.replace(promotion, actions=tuple(actions))

@@ -1,0 +1,124 @@
+"""Everything `price_cart` needs for one checkout, read in a handful of queries: the store's
+live promotions and bundles, the catalog facts of the lines, the customer's facts and what the
+codes given are worth. Evaluate and complete both go through here, so the same body and state
+give the same inputs."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, exists, false, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import CompletedCheckout, Customer, Order
+from services import pricing
+from services.checkout_catalog import (
+    gift_variants,
+    live_bundles,
+    live_promotions,
+    products,
+    with_gift_prices,
+)
+from services.checkout_codes import ResolvedCodes, resolve_coupons, resolve_gift_cards
+
+
+class CheckoutItem(NamedTuple):
+    product_id: str
+    variant_id: str | None
+    quantity: int
+    unit_price: int
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    currency: str
+    items: tuple[CheckoutItem, ...]
+    shipping: int = 0
+    customer_id: str | None = None
+    coupon_codes: tuple[str, ...] = ()
+    gift_card_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckoutInputs:
+    cart: pricing.Cart
+    promotions: list[pricing.Promotion]
+    bundles: list[pricing.Bundle]
+    customer: pricing.CustomerFacts | None
+    codes: ResolvedCodes
+
+
+async def customer_facts(
+    session: AsyncSession,
+    store_id: str,
+    customer_id: str | None,
+    order_id: str | None,
+    needs_first_order: bool,
+) -> pricing.CustomerFacts | None:
+    """Shopper groups and, when a promotion asks, whether this is the customer's first order:
+    no earlier order that was not cancelled (one completed here but not yet reported counts)."""
+    if customer_id is None:
+        return None
+    groups = (
+        select(Customer.shopper_groups)
+        .where(Customer.store_id == store_id, Customer.customer_id == customer_id)
+        .scalar_subquery()
+    )
+    earlier: ColumnElement[bool] = false()
+    if needs_first_order:
+        this_order = order_id or ""
+        earlier = exists().where(
+            Order.store_id == store_id,
+            Order.customer_id == customer_id,
+            Order.status != "cancelled",
+            Order.order_id != this_order,
+        ) | exists().where(
+            CompletedCheckout.store_id == store_id,
+            CompletedCheckout.customer_id == customer_id,
+            CompletedCheckout.released_at.is_(None),
+            CompletedCheckout.order_id != this_order,
+        )
+    row = (await session.execute(select(groups, earlier))).one()
+    return pricing.CustomerFacts(customer_id, frozenset(row[0] or ()), not row[1])
+
+
+async def gather_inputs(
+    session: AsyncSession,
+    store_id: str,
+    request: CheckoutRequest,
+    hash_key: str,
+    now: datetime,
+    order_id: str | None = None,
+) -> CheckoutInputs:
+    currency = request.currency
+    live = await live_promotions(session, store_id, currency, now)
+    gifts = [gift for _, _, promotion_gifts in live for gift in promotion_gifts]
+    wanted = {i.product_id for i in request.items} | {g.product_id for g in gifts if g.product_id}
+    catalog = await products(session, store_id, wanted)
+    variants = await gift_variants(session, store_id, currency, gifts)
+    promotions = with_gift_prices(live, catalog, variants, currency)
+    lines = tuple(
+        pricing.CartLine(
+            item.product_id,
+            item.variant_id,
+            item.quantity,
+            item.unit_price,
+            tuple(row.category_ids) if (row := catalog.get(item.product_id)) else (),
+        )
+        for item in request.items
+    )
+    codes = ResolvedCodes()
+    await resolve_coupons(
+        session, store_id, request.coupon_codes, currency, request.customer_id, now, codes
+    )
+    await resolve_gift_cards(session, store_id, request.gift_card_codes, hash_key, now, codes)
+    needs_first = any(isinstance(c, pricing.FirstOrder) for p in promotions for c in p.conditions)
+    return CheckoutInputs(
+        cart=pricing.Cart(currency, lines, request.shipping),
+        promotions=promotions,
+        bundles=await live_bundles(session, store_id, currency),
+        customer=await customer_facts(
+            session, store_id, request.customer_id, order_id, needs_first
+        ),
+        codes=codes,
+    )

@@ -1,0 +1,93 @@
+"""Store credit: a ledger per customer and currency, kept apart from gift cards. A debit is one
+conditional UPDATE, so concurrent debits can never take the balance below zero."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Customer, StoreCreditAccount, StoreCreditEntry
+from services.errors import Conflict, NotFound, invalid_field
+from services.ids import new_id
+from services.pagination import fetch_page
+
+
+async def post_store_credit(
+    session: AsyncSession, store_id: str, customer_id: str, *, amount: int, currency: str,
+    reason: str,
+) -> StoreCreditEntry:
+    """Credit (amount > 0) or debit (amount < 0) the customer's balance in `currency`."""
+    if amount == 0:
+        raise invalid_field("amount", "must not be zero (negative for a debit)")
+    account = (
+        StoreCreditAccount.store_id == store_id,
+        StoreCreditAccount.customer_id == customer_id,
+        StoreCreditAccount.currency == currency,
+    )
+    if amount > 0:
+        stmt = insert(StoreCreditAccount).values(
+            store_id=store_id, customer_id=customer_id, currency=currency, balance=amount
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["store_id", "customer_id", "currency"],
+            set_={"balance": StoreCreditAccount.balance + amount},
+        )
+        balance = await session.scalar(stmt.returning(StoreCreditAccount.balance))
+    else:
+        balance = await session.scalar(
+            update(StoreCreditAccount)
+            .where(*account, StoreCreditAccount.balance + amount >= 0)
+            .values(balance=StoreCreditAccount.balance + amount)
+            .returning(StoreCreditAccount.balance)
+        )
+        if balance is None:
+            held = await session.scalar(select(StoreCreditAccount.balance).where(*account)) or 0
+            raise Conflict(
+                f"the balance is {held}: a debit of {-amount} would take it below zero",
+                code="insufficient_store_credit",
+                details={"balance": held, "currency": currency},
+            )
+    assert balance is not None
+    entry = StoreCreditEntry(
+        id=new_id("scr"), store_id=store_id, customer_id=customer_id, currency=currency,
+        amount=amount, balance_after=balance, reason=reason, created_at=datetime.now(UTC),
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def store_credit_balances(
+    session: AsyncSession, store_id: str, customer_id: str
+) -> Sequence[StoreCreditAccount]:
+    """Balances per currency; 404 for a customer the store knows nothing about."""
+    rows = (
+        await session.scalars(
+            select(StoreCreditAccount)
+            .where(
+                StoreCreditAccount.store_id == store_id,
+                StoreCreditAccount.customer_id == customer_id,
+            )
+            .order_by(StoreCreditAccount.currency)
+        )
+    ).all()
+    if not rows:
+        known = await session.scalar(
+            select(
+                exists().where(Customer.store_id == store_id, Customer.customer_id == customer_id)
+            )
+        )
+        if not known:
+            raise NotFound("customer not found")
+    return rows
+
+
+async def list_entries(
+    session: AsyncSession, store_id: str, customer_id: str, *, limit: int, cursor: str | None
+) -> tuple[Sequence[StoreCreditEntry], str | None]:
+    query = select(StoreCreditEntry).where(
+        StoreCreditEntry.store_id == store_id, StoreCreditEntry.customer_id == customer_id
+    )
+    return await fetch_page(session, query, StoreCreditEntry, limit, cursor)
