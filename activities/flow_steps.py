@@ -1,12 +1,13 @@
-"""Activities of the recovery flows: thin wrappers that open one transaction and call services."""
+"""Activities of the recovery flows: thin wrappers that open transactions and call services."""
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from integrations.messaging import MessageProvider
+from integrations.messaging import MessageProvider, PermanentSendError, provider_for
 from models.database import SessionMaker
 from services.event_log import close_run
-from services.flow_messages import StepContext, decide_step, send_step
+from services.flow_messages import StepContext, decide_step
+from services.flow_sending import prepare_send, record_refusal, record_sent, release_send
 from workflows.types import GateDecision, RunClosed, SendResult, StepRequest
 
 
@@ -47,19 +48,37 @@ class FlowActivities:
 
     @activity.defn
     async def send_flow_message(self, req: StepRequest) -> SendResult:
-        """Render and send one step, once per idempotency key."""
+        """Render and send one step at most once per idempotency key (see flow_sending)."""
+        ctx = _context(req)
+        sender = provider_for(self._provider, ctx.channel)
         async with self._sessionmaker.begin() as session:
-            outcome = await send_step(session, _context(req), self._provider, self._storefront_url)
-        # Raised only now that the failed row (and any consent change) is committed.
-        if outcome.failure is not None:
+            prepared = await prepare_send(session, ctx, sender.name, self._storefront_url)
+        failure = prepared.failure
+        if prepared.message is not None:
+            try:
+                provider_id = await sender.send(prepared.message)
+            except PermanentSendError as refusal:
+                async with self._sessionmaker.begin() as session:
+                    await record_refusal(session, ctx, prepared.message, refusal, sender.name)
+                failure = refusal
+            except Exception:
+                async with self._sessionmaker.begin() as session:
+                    await release_send(session, prepared.message_id)
+                raise  # transient: Temporal retries with backoff
+            else:
+                async with self._sessionmaker.begin() as session:
+                    await record_sent(session, prepared.message_id, provider_id)
+                return SendResult(message_id=prepared.message_id, status="sent")
+        if failure is not None:
+            # Raised only once the failed row (and any consent change) is committed.
             raise ApplicationError(
-                f"provider refused message {outcome.message_id}: {outcome.failure}",
-                outcome.message_id,
-                outcome.failure.code,
+                f"provider refused message {prepared.message_id}: {failure}",
+                prepared.message_id,
+                failure.code,
                 type="PermanentSendError",
                 non_retryable=True,
             )
-        return SendResult(message_id=outcome.message_id, status=outcome.status)
+        return SendResult(message_id=prepared.message_id, status=prepared.status)
 
     @activity.defn
     async def close_recovery_run(self, req: RunClosed) -> None:

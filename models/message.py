@@ -34,5 +34,6 @@ class Message(Timestamped, Base):
     body: Mapped[str | None] = mapped_column(Text)
     # The provider's code when the message failed (Twilio `21610`, SendGrid `http_400`, `bounce`).
     failure_code: Mapped[str | None] = mapped_column(String(40))
+    send_started_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]

@@ -64,28 +64,35 @@ async def record_step(
     return row
 
 
-async def mark_sent(
-    session: AsyncSession,
-    message_id: str,
-    *,
-    provider: str,
-    provider_message_id: str,
-    subject: str | None,
-    body: str,
+async def mark_send_started(
+    session: AsyncSession, message_id: str, *, provider: str, subject: str | None, body: str
 ) -> None:
+    """Committed right before the provider is called: a retry that finds it set knows an
+    earlier attempt may have handed the message over."""
     now = datetime.now(UTC)
     await session.execute(
         update(Message)
         .where(Message.id == message_id)
-        .values(
-            status="sent",
-            provider=provider,
-            provider_message_id=provider_message_id,
-            subject=subject,
-            body=body,
-            sent_at=now,
-            updated_at=now,
-        )
+        .values(send_started_at=now, provider=provider, subject=subject, body=body, updated_at=now)
+    )
+
+
+async def clear_send_started(session: AsyncSession, message_id: str) -> None:
+    """The provider did not take the message (a transient error): the retry sends it."""
+    await session.execute(
+        update(Message).where(Message.id == message_id).values(send_started_at=None)
+    )
+
+
+async def mark_sent(
+    session: AsyncSession, message_id: str, *, provider_message_id: str | None
+) -> None:
+    """Only a pending row becomes sent: a provider's callback may have been faster."""
+    now = datetime.now(UTC)
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == "pending")
+        .values(status="sent", provider_message_id=provider_message_id, sent_at=now, updated_at=now)
     )
 
 

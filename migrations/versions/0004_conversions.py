@@ -1,4 +1,4 @@
-"""conversions: orders attributed to flow messages
+"""conversions: orders attributed to flow messages; when a send was handed to the provider
 
 Revision ID: 0004
 Revises: 0003
@@ -30,8 +30,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("store_id", "order_id", name=op.f("pk_conversions")),
     )
     op.create_index("ix_conversions_flow", "conversions", ["store_id", "flow", "placed_at"])
+    op.add_column(
+        "messages", sa.Column("send_started_at", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("messages", "send_started_at")
     op.drop_index("ix_conversions_flow", table_name="conversions")
     op.drop_table("conversions")

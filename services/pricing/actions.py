@@ -141,9 +141,10 @@ class Effect:
 
 
 class LineSelector:
-    """The positions of the lines a product/category filter selects. A store's promotions
-    repeat the same filters and the lines do not change while one cart is priced, so each filter
-    is worked out once per cart rather than once per action."""
+    """The positions of the lines a product/category filter selects: a line matches if its
+    product is in `product_ids` or one of its categories is in `category_ids`; no filter selects
+    every line. A store's promotions repeat the same filters and the lines do not change while
+    one cart is priced, so each filter is worked out once per cart rather than once per action."""
 
     def __init__(self, lines: Sequence[CartLine]) -> None:
         self.lines = lines
@@ -155,9 +156,15 @@ class LineSelector:
         key = (product_ids, category_ids)
         chosen = self._chosen.get(key)
         if chosen is None:
-            chosen = tuple(
-                i for i, line in enumerate(self.lines) if _matches(line, product_ids, category_ids)
-            )
+            if not product_ids and not category_ids:
+                chosen = tuple(range(len(self.lines)))
+            else:
+                products, categories = frozenset(product_ids), frozenset(category_ids)
+                chosen = tuple(
+                    i
+                    for i, line in enumerate(self.lines)
+                    if line.product_id in products or not categories.isdisjoint(line.category_ids)
+                )
             self._chosen[key] = chosen
         return chosen
 
@@ -195,12 +202,6 @@ def action_effect(
             return Effect(added=gift)
         case _:
             assert_never(action)
-
-
-def _matches(line: CartLine, product_ids: tuple[str, ...], category_ids: tuple[str, ...]) -> bool:
-    if not product_ids and not category_ids:
-        return True
-    return line.product_id in product_ids or any(c in category_ids for c in line.category_ids)
 
 
 def _spread(amount: int, indexes: Sequence[int], remaining: Sequence[int]) -> dict[int, int]:

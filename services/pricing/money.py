@@ -1,6 +1,5 @@
 """Money in integer minor units: currency exponents, half-up rounding, pro rata allocation."""
 
-import heapq
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
@@ -82,13 +81,13 @@ def allocate(amount: int, weights: Sequence[int]) -> list[int]:
     total = sum(weights)
     if total == 0:
         raise ValueError("allocate: cannot split a positive amount over zero weights")
-    shares = [divmod(amount * w, total) for w in weights]
-    parts = [part for part, _ in shares]
+    scaled = [amount * w for w in weights]
+    parts = [share // total for share in scaled]
     leftover = amount - sum(parts)
     if leftover:
         # (remainder, position) pairs compare in C: largest remainder first, then later position.
-        ranked = heapq.nlargest(leftover, [(r, i) for i, (_, r) in enumerate(shares)])
-        for _, i in ranked:
+        ranked = sorted([(share % total, i) for i, share in enumerate(scaled)], reverse=True)
+        for _, i in ranked[:leftover]:
             parts[i] += 1
     return parts
 

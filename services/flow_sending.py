@@ -1,0 +1,126 @@
+"""Sending one flow step at most once, in three short transactions around the provider call:
+
+1. `prepare_send`: the step's row (unique idempotency key) is rendered and marked as handed to
+   the provider, and committed before the call;
+2. the provider call, outside any transaction;
+3. `record_sent` / `record_refusal` / `release_send` with the answer.
+
+A retry that finds the row marked but not answered knows that the worker died during the call:
+the provider probably took the message, so it is counted as sent rather than sent twice."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from integrations.messaging import OutgoingMessage, PermanentSendError
+from models import Customer
+from services.consent import set_customer_consent
+from services.errors import InvalidInput
+from services.flow_messages import StepContext
+from services.message_content import message_scope
+from services.message_log import (
+    clear_send_started,
+    mark_failed,
+    mark_send_started,
+    mark_sent,
+    record_step,
+)
+from services.send_gate import CONTACT_FIELD
+from services.templates import render
+
+
+@dataclass(frozen=True)
+class PreparedSend:
+    message_id: str
+    # "ready" to hand over, else the step's final status ("sent", "failed", ...).
+    status: str
+    message: OutgoingMessage | None = None
+    failure: PermanentSendError | None = None
+
+
+async def prepare_send(
+    session: AsyncSession, ctx: StepContext, provider_name: str, storefront_url: str
+) -> PreparedSend:
+    row = await record_step(session, ctx.ref(), status="pending")
+    if row.status == "failed":
+        earlier = PermanentSendError(row.failure_code or "failed", "refused on an earlier attempt")
+        return PreparedSend(row.id, "failed", failure=earlier)
+    if row.status != "pending":
+        return PreparedSend(row.id, row.status)
+    if row.send_started_at is not None:
+        await mark_sent(session, row.id, provider_message_id=None)
+        return PreparedSend(row.id, "sent")
+    customer = await session.get(Customer, (ctx.store_id, ctx.customer_id))
+    assert customer is not None  # the gate checked it
+    template = ctx.config.steps[ctx.step].template
+    scope = await message_scope(
+        session,
+        store_id=ctx.store_id,
+        flow=ctx.flow,
+        channel=ctx.channel,
+        customer=customer,
+        cart_id=ctx.cart_id,
+        product_id=ctx.product_id,
+        order_id=ctx.order_id,
+        storefront_url=storefront_url,
+        message_id=row.id,
+        promo_code=row.promo_code,
+    )
+    try:
+        subject = render(template.subject, scope) if template.subject else None
+        body = render(template.body or "", scope)
+        variables = {k: render(v, scope) for k, v in (template.variables or {}).items()}
+    except InvalidInput as exc:
+        # A template that cannot be rendered fails the same way on every retry.
+        refusal = PermanentSendError("template_error", exc.message)
+        await mark_failed(
+            session,
+            row.id,
+            refusal.code,
+            refusal.reason,
+            provider=provider_name,
+            subject=None,
+            body="",
+        )
+        return PreparedSend(row.id, "failed", failure=refusal)
+    await mark_send_started(session, row.id, provider=provider_name, subject=subject, body=body)
+    message = OutgoingMessage(
+        message_id=row.id,
+        channel=ctx.channel,
+        to=getattr(customer, CONTACT_FIELD[ctx.channel]),
+        subject=subject,
+        body=body,
+        content_sid=template.content_sid,
+        content_variables=variables or None,
+        store_id=ctx.store_id,
+    )
+    return PreparedSend(row.id, "ready", message=message)
+
+
+async def record_sent(session: AsyncSession, message_id: str, provider_message_id: str) -> None:
+    await mark_sent(session, message_id, provider_message_id=provider_message_id)
+
+
+async def record_refusal(
+    session: AsyncSession,
+    ctx: StepContext,
+    message: OutgoingMessage,
+    refusal: PermanentSendError,
+    provider_name: str,
+) -> None:
+    """The provider refused for good: the row fails, and an opt-out is mirrored into consent."""
+    await mark_failed(
+        session,
+        message.message_id,
+        refusal.code,
+        refusal.reason,
+        provider=provider_name,
+        subject=message.subject,
+        body=message.body,
+    )
+    if refusal.withdraws_consent and ctx.customer_id is not None:
+        await set_customer_consent(session, ctx.store_id, ctx.customer_id, ctx.channel, False)
+
+
+async def release_send(session: AsyncSession, message_id: str) -> None:
+    await clear_send_started(session, message_id)
