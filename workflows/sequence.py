@@ -26,7 +26,8 @@ ENDING_REASONS = {
 STEP_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
 )
-STEP_TIMEOUT = timedelta(seconds=60)
+# Short: when a worker dies mid-step, the step is retried on another worker after this long.
+STEP_TIMEOUT = timedelta(seconds=15)
 
 
 class FlowSequence:
