@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import ARRAY, ForeignKey, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -24,5 +25,10 @@ class Customer(Base):
     consent_email: Mapped[bool] = mapped_column(default=False)
     consent_sms: Mapped[bool] = mapped_column(default=False)
     consent_whatsapp: Mapped[bool] = mapped_column(default=False)
+    # channel -> when the shopper last changed that consent through us or a provider (STOP,
+    # unsubscribe): an older platform upsert does not undo it.
+    consent_changed_at: Mapped[dict[str, str]] = mapped_column(
+        JSONB, default=dict, server_default="{}"
+    )
     erased_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]

@@ -4,8 +4,9 @@ replies, unsubscribe links, spam reports and the providers' opt-out lists. A cus
 
 import hashlib
 import hmac
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Customer, Message
@@ -18,13 +19,23 @@ CONSENT_COLUMN = {
 UNSUBSCRIBE_PATH = "/v1/unsubscribe/{store_id}/{message_id}"
 
 
+def _consent_change(channel: str, granted: bool) -> dict[Any, Any]:
+    """The new consent and when the shopper gave it, so an older platform upsert keeps it."""
+    changed = func.jsonb_set(
+        func.coalesce(Customer.consent_changed_at, text("'{}'::jsonb")),
+        [channel],
+        func.to_jsonb(func.now()),
+    )
+    return {CONSENT_COLUMN[channel]: granted, Customer.consent_changed_at: changed}
+
+
 async def set_customer_consent(
     session: AsyncSession, store_id: str, customer_id: str, channel: str, granted: bool
 ) -> None:
     await session.execute(
         update(Customer)
         .where(Customer.store_id == store_id, Customer.customer_id == customer_id)
-        .values({CONSENT_COLUMN[channel]: granted})
+        .values(_consent_change(channel, granted))
     )
 
 
@@ -40,7 +51,7 @@ async def set_consent_by_phone(
     if store_id is not None:
         stmt = stmt.where(Customer.store_id == store_id)
     result = await session.execute(
-        stmt.values({CONSENT_COLUMN[channel]: granted}).returning(Customer.customer_id)
+        stmt.values(_consent_change(channel, granted)).returning(Customer.customer_id)
     )
     return len(result.all())
 

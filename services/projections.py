@@ -4,7 +4,7 @@ orders. Each write is guarded by `occurred_at`, so an older event never overwrit
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import DateTime, case, delete, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,18 +61,30 @@ async def _upsert_customer(session: AsyncSession, store_id: str, event: ValidEve
     data = event.data
     assert isinstance(data, CustomerUpserted)
     fields: dict[str, Any] = data.model_dump(exclude={"customer_id", "consent"}, exclude_none=True)
-    if data.consent is not None:
-        for channel, given in data.consent.model_dump(exclude_none=True).items():
-            fields[f"consent_{channel}"] = given
+    consent = data.consent.model_dump(exclude_none=True) if data.consent else {}
     values = {
         "store_id": store_id,
         "customer_id": data.customer_id,
         "updated_at": event.occurred_at,
     }
-    stmt = insert(Customer).values(**values, **fields)
+    stmt = insert(Customer).values(
+        **values, **fields, **{f"consent_{c}": given for c, given in consent.items()}
+    )
+    kept = {
+        # A shopper's own opt-out or opt-in (STOP, unsubscribe) after this event stands.
+        f"consent_{c}": case(
+            (
+                Customer.consent_changed_at[c].astext.cast(DateTime(timezone=True))
+                > stmt.excluded.updated_at,
+                getattr(Customer, f"consent_{c}"),
+            ),
+            else_=getattr(stmt.excluded, f"consent_{c}"),
+        )
+        for c in consent
+    }
     stmt = stmt.on_conflict_do_update(
         index_elements=[Customer.store_id, Customer.customer_id],
-        set_={**fields, "updated_at": event.occurred_at},
+        set_={**fields, **kept, "updated_at": event.occurred_at},
         # An erased customer comes back only through a newer upsert.
         where=Customer.updated_at <= stmt.excluded.updated_at,
     )

@@ -1,4 +1,4 @@
-"""conversions: orders attributed to flow messages; when a send was handed to the provider
+"""conversions; when a send was handed to the provider; when a shopper changed consent
 
 Revision ID: 0004
 Revises: 0003
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -33,9 +34,19 @@ def upgrade() -> None:
     op.add_column(
         "messages", sa.Column("send_started_at", sa.DateTime(timezone=True), nullable=True)
     )
+    op.add_column(
+        "customers",
+        sa.Column(
+            "consent_changed_at",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default="{}",
+            nullable=False,
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("customers", "consent_changed_at")
     op.drop_column("messages", "send_started_at")
     op.drop_index("ix_conversions_flow", table_name="conversions")
     op.drop_table("conversions")
