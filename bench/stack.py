@@ -165,6 +165,10 @@ async def bench_stack(
             task_queue=f"bench-{uuid.uuid4().hex[:8]}",
             sessionmaker=create_sessionmaker(engine),
         )
+    except BaseException:
+        keep = True  # the logs tell what went wrong
+        print(f"benchmark failed: logs kept in {workdir}", file=sys.stderr)
+        raise
     finally:
         if engine is not None:
             await engine.dispose()

@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, exists, false, select
+from sqlalchemy import BindParameter, Select, bindparam, exists, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import CompletedCheckout, Customer, Order
 from services import pricing
 from services.checkout_catalog import (
     gift_variants,
-    live_bundles,
-    live_promotions,
+    live_state,
     products,
     with_gift_prices,
 )
@@ -48,6 +47,36 @@ class CheckoutInputs:
     codes: ResolvedCodes
 
 
+def _facts_statement(first_order: bool) -> Select[list[str], bool]:
+    store: BindParameter[str] = bindparam("store_id")
+    customer: BindParameter[str] = bindparam("customer_id")
+    order: BindParameter[str] = bindparam("order_id")
+    groups = (
+        select(Customer.shopper_groups)
+        .where(Customer.store_id == store, Customer.customer_id == customer)
+        .scalar_subquery()
+    )
+    if not first_order:
+        return select(groups, false())
+    # Not cancelled = it counts; an order completed here but not yet reported counts too.
+    earlier = exists().where(
+        Order.store_id == store,
+        Order.customer_id == customer,
+        Order.status != "cancelled",
+        Order.order_id != order,
+    ) | exists().where(
+        CompletedCheckout.store_id == store,
+        CompletedCheckout.customer_id == customer,
+        CompletedCheckout.released_at.is_(None),
+        CompletedCheckout.order_id != order,
+    )
+    return select(groups, earlier)
+
+
+# Built once: checkout runs one of them for every cart of a known customer.
+_FACTS = {first_order: _facts_statement(first_order) for first_order in (False, True)}
+
+
 async def customer_facts(
     session: AsyncSession,
     store_id: str,
@@ -56,30 +85,12 @@ async def customer_facts(
     needs_first_order: bool,
 ) -> pricing.CustomerFacts | None:
     """Shopper groups and, when a promotion asks, whether this is the customer's first order:
-    no earlier order that was not cancelled (one completed here but not yet reported counts)."""
+    no earlier order that was not cancelled."""
     if customer_id is None:
         return None
-    groups = (
-        select(Customer.shopper_groups)
-        .where(Customer.store_id == store_id, Customer.customer_id == customer_id)
-        .scalar_subquery()
-    )
-    earlier: ColumnElement[bool] = false()
-    if needs_first_order:
-        this_order = order_id or ""
-        earlier = exists().where(
-            Order.store_id == store_id,
-            Order.customer_id == customer_id,
-            Order.status != "cancelled",
-            Order.order_id != this_order,
-        ) | exists().where(
-            CompletedCheckout.store_id == store_id,
-            CompletedCheckout.customer_id == customer_id,
-            CompletedCheckout.released_at.is_(None),
-            CompletedCheckout.order_id != this_order,
-        )
-    row = (await session.execute(select(groups, earlier))).one()
-    return pricing.CustomerFacts(customer_id, frozenset(row[0] or ()), not row[1])
+    params = {"store_id": store_id, "customer_id": customer_id, "order_id": order_id or ""}
+    groups, earlier = (await session.execute(_FACTS[needs_first_order], params)).one()
+    return pricing.CustomerFacts(customer_id, frozenset(groups or ()), not earlier)
 
 
 async def gather_inputs(
@@ -91,7 +102,7 @@ async def gather_inputs(
     order_id: str | None = None,
 ) -> CheckoutInputs:
     currency = request.currency
-    live = await live_promotions(session, store_id, currency, now)
+    live, bundles = await live_state(session, store_id, currency, now)
     gifts = [gift for _, _, promotion_gifts in live for gift in promotion_gifts]
     wanted = {i.product_id for i in request.items} | {g.product_id for g in gifts if g.product_id}
     catalog = await products(session, store_id, wanted)
@@ -116,7 +127,7 @@ async def gather_inputs(
     return CheckoutInputs(
         cart=pricing.Cart(currency, lines, request.shipping),
         promotions=promotions,
-        bundles=await live_bundles(session, store_id, currency),
+        bundles=bundles,
         customer=await customer_facts(
             session, store_id, request.customer_id, order_id, needs_first
         ),
