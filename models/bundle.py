@@ -11,6 +11,9 @@ from models.base import Base, Timestamped
 
 
 class Bundle(Timestamped, Base):
+    """Never changed once created, only withdrawn (`disabled_at`): checkout caches a parsed
+    bundle by its id. To change one, withdraw it and create another."""
+
     __tablename__ = "bundles"
     __table_args__ = (Index("ix_bundles_store_created", "store_id", "created_at", "id"),)
 

@@ -38,6 +38,7 @@ class Promotion(Timestamped, Base):
     ends_at: Mapped[datetime | None]
     conditions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    # Bumped by every change: checkout caches parsed promotions by (id, version).
     version: Mapped[int] = mapped_column(Integer, default=1)
     disabled_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]

@@ -35,8 +35,13 @@ async def create_bundle(session: AsyncSession, store_id: str, body: Mapping[str,
         # A fixed discount is money: it applies to carts in the currency it was set in.
         currency = (await get_store(session, store_id)).currency
     bundle = Bundle(
-        id=new_id("bndl"), store_id=store_id, name=body["name"], components=components,
-        discount=discount, currency=currency, created_at=datetime.now(UTC),
+        id=new_id("bndl"),
+        store_id=store_id,
+        name=body["name"],
+        components=components,
+        discount=discount,
+        currency=currency,
+        created_at=datetime.now(UTC),
     )
     session.add(bundle)
     await session.flush()

@@ -20,8 +20,15 @@ from services.redemptions import draw_gift_cards, redeem_coupons
 def price(inputs: CheckoutInputs) -> pricing.PricedCart:
     """The one pricing call; gift cards go in under their ids and come out under their ids."""
     codes = inputs.codes
-    return pricing.price_cart(inputs.cart, inputs.promotions, inputs.bundles, inputs.customer,
-                              codes.coupons, codes.gift_cards, codes.rejected)
+    return pricing.price_cart(
+        inputs.cart,
+        inputs.promotions,
+        inputs.bundles,
+        inputs.customer,
+        codes.coupons,
+        codes.gift_cards,
+        codes.rejected,
+    )
 
 
 def contract_body(priced: pricing.PricedCart, inputs: CheckoutInputs) -> dict[str, Any]:
@@ -29,10 +36,12 @@ def contract_body(priced: pricing.PricedCart, inputs: CheckoutInputs) -> dict[st
     shown = inputs.codes.card_codes
     masked = dataclasses.replace(
         priced,
-        gift_cards=tuple(dataclasses.replace(g, code=shown.get(g.code, g.code))
-                         for g in priced.gift_cards),
-        rejected_codes=tuple(dataclasses.replace(r, code=shown.get(r.code, r.code))
-                             for r in priced.rejected_codes),
+        gift_cards=tuple(
+            dataclasses.replace(g, code=shown.get(g.code, g.code)) for g in priced.gift_cards
+        ),
+        rejected_codes=tuple(
+            dataclasses.replace(r, code=shown.get(r.code, r.code)) for r in priced.rejected_codes
+        ),
     )
     return masked.to_contract_dict()
 
@@ -57,13 +66,16 @@ def _refuse_spent(priced: pricing.PricedCart, inputs: CheckoutInputs) -> None:
     promised the shopper its discount. Other rejections are kept, exactly as evaluate lists them."""
     for rejected in priced.rejected_codes:
         if rejected.reason == pricing.EXHAUSTED and rejected.code in inputs.codes.card_codes:
-            raise GiftCardInsufficient("a gift card has no balance left",
-                                       details={"code": inputs.codes.card_codes[rejected.code]})
+            raise GiftCardInsufficient(
+                "a gift card has no balance left",
+                details={"code": inputs.codes.card_codes[rejected.code]},
+            )
         if rejected.reason == pricing.EXHAUSTED:
             raise CouponExhausted("this code has no use left", details={"code": rejected.code})
         if rejected.reason == ALREADY_USED:
-            raise CouponAlreadyUsed("this customer has already used this code",
-                                    details={"code": rejected.code})
+            raise CouponAlreadyUsed(
+                "this customer has already used this code", details={"code": rejected.code}
+            )
 
 
 async def complete_checkout(
@@ -72,16 +84,20 @@ async def complete_checkout(
     """Idempotent by order id: a retry (whatever its body) gets the first result, unchanged."""
     if (done := await _stored(session, store_id, order_id)) is not None:
         return done
-    inputs = await gather_inputs(session, store_id, request, hash_key, datetime.now(UTC),
-                                 order_id)
+    inputs = await gather_inputs(session, store_id, request, hash_key, datetime.now(UTC), order_id)
     priced = price(inputs)
     _refuse_spent(priced, inputs)
     result = {"order_id": order_id, **contract_body(priced, inputs)}
     # Claim the order first: a concurrent retry waits on this row, then returns our result.
     claimed = await session.scalar(
         insert(CompletedCheckout)
-        .values(store_id=store_id, order_id=order_id, customer_id=request.customer_id,
-                result=result, created_at=datetime.now(UTC))
+        .values(
+            store_id=store_id,
+            order_id=order_id,
+            customer_id=request.customer_id,
+            result=result,
+            created_at=datetime.now(UTC),
+        )
         .on_conflict_do_nothing()
         .returning(CompletedCheckout.order_id)
     )
@@ -89,9 +105,13 @@ async def complete_checkout(
         done = await _stored(session, store_id, order_id)
         assert done is not None
         return done
-    uses = [inputs.codes.uses[d.code] for d in priced.discounts
-            if d.source == "coupon" and d.code is not None]
+    uses = [
+        inputs.codes.uses[d.code]
+        for d in priced.discounts
+        if d.source == "coupon" and d.code is not None
+    ]
     await redeem_coupons(session, store_id, order_id, request.customer_id, uses)
-    await draw_gift_cards(session, store_id, order_id,
-                          [(g.code, g.amount) for g in priced.gift_cards])
+    await draw_gift_cards(
+        session, store_id, order_id, [(g.code, g.amount) for g in priced.gift_cards]
+    )
     return result

@@ -171,7 +171,11 @@ async def disable_coupon(session: AsyncSession, store_id: str, coupon_id: str) -
 
 
 async def list_coupons(
-    session: AsyncSession, store_id: str, *, promotion_id: str | None, limit: int,
+    session: AsyncSession,
+    store_id: str,
+    *,
+    promotion_id: str | None,
+    limit: int,
     cursor: str | None,
 ) -> tuple[Sequence[Coupon], str | None]:
     query = select(Coupon).where(Coupon.store_id == store_id)

@@ -68,8 +68,13 @@ async def issue_gift_card(
         raise Conflict("this gift-card code is taken in this store", code="gift_card_code_taken")
     session.add(
         GiftCardTransaction(
-            id=new_id("gct"), store_id=store_id, gift_card_id=card_id, kind="issue",
-            amount=initial_balance, balance_after=initial_balance, created_at=now,
+            id=new_id("gct"),
+            store_id=store_id,
+            gift_card_id=card_id,
+            kind="issue",
+            amount=initial_balance,
+            balance_after=initial_balance,
+            created_at=now,
         )
     )
     await session.flush()
@@ -93,9 +98,7 @@ async def find_gift_card(
     return card
 
 
-async def card_transactions(
-    session: AsyncSession, card: GiftCard
-) -> Sequence[GiftCardTransaction]:
+async def card_transactions(session: AsyncSession, card: GiftCard) -> Sequence[GiftCardTransaction]:
     rows = await session.scalars(
         select(GiftCardTransaction)
         .where(GiftCardTransaction.gift_card_id == card.id)

@@ -17,8 +17,15 @@ from services.stores import get_store
 
 Status = Literal["scheduled", "active", "ended", "disabled"]
 EDITABLE = (
-    "name", "priority", "exclusive", "requires_coupon", "currency", "starts_at", "ends_at",
-    "conditions", "actions",
+    "name",
+    "priority",
+    "exclusive",
+    "requires_coupon",
+    "currency",
+    "starts_at",
+    "ends_at",
+    "conditions",
+    "actions",
 )
 # Conditions and actions whose `amount` is money: such a promotion prices one currency only.
 MONEY_TYPES = {"cart_total_min", "cart_total_max", "fixed_off"}

@@ -48,8 +48,13 @@ async def set_pins(
         )
     )
     rows = [
-        {"store_id": store_id, "product_id": product_id, "kind": kind, "position": k,
-         "pinned_product_id": pinned}
+        {
+            "store_id": store_id,
+            "product_id": product_id,
+            "kind": kind,
+            "position": k,
+            "pinned_product_id": pinned,
+        }
         for kind, ids in pins.items()
         for k, pinned in enumerate(ids)
     ]
@@ -58,9 +63,7 @@ async def set_pins(
     return await get_pins(session, store_id, product_id)
 
 
-async def get_pins(
-    session: AsyncSession, store_id: str, product_id: str
-) -> dict[Kind, list[str]]:
+async def get_pins(session: AsyncSession, store_id: str, product_id: str) -> dict[Kind, list[str]]:
     await _product(session, store_id, product_id)
     rows = await session.execute(
         select(RecommendationPin.kind, RecommendationPin.pinned_product_id)
@@ -114,11 +117,14 @@ async def _same_category(
     if kind == "upsell":
         query = query.where(Product.price > product.price)
     order = Product.price if kind == "upsell" else Product.product_id
-    rows = (await session.scalars(query.order_by(order, Product.product_id).limit(_CANDIDATES)))
+    rows = await session.scalars(query.order_by(order, Product.product_id).limit(_CANDIDATES))
     own = set(product.category_ids)
     ranked = sorted(
         rows.all(),
-        key=lambda p: (-len(own & set(p.category_ids)), p.price if kind == "upsell" else 0,
-                       p.product_id),
+        key=lambda p: (
+            -len(own & set(p.category_ids)),
+            p.price if kind == "upsell" else 0,
+            p.product_id,
+        ),
     )
     return ranked

@@ -21,7 +21,10 @@ from services.ids import new_id
 
 
 async def redeem_coupons(
-    session: AsyncSession, store_id: str, order_id: str, customer_id: str | None,
+    session: AsyncSession,
+    store_id: str,
+    order_id: str,
+    customer_id: str | None,
     uses: Sequence[CouponUse],
 ) -> None:
     now = datetime.now(UTC)
@@ -35,9 +38,15 @@ async def redeem_coupons(
         once = use.usage == "single_use_per_customer"
         recorded = await session.scalar(
             insert(CouponRedemption)
-            .values(id=new_id("red"), store_id=store_id, coupon_id=use.coupon_id,
-                    order_id=order_id, customer_id=customer_id, once_per_customer=once,
-                    created_at=now)
+            .values(
+                id=new_id("red"),
+                store_id=store_id,
+                coupon_id=use.coupon_id,
+                order_id=order_id,
+                customer_id=customer_id,
+                once_per_customer=once,
+                created_at=now,
+            )
             .on_conflict_do_nothing()
             .returning(CouponRedemption.id)
         )
@@ -64,8 +73,14 @@ async def draw_gift_cards(
             raise GiftCardInsufficient("a gift card no longer holds the amount to draw")
         session.add(
             GiftCardTransaction(
-                id=new_id("gct"), store_id=store_id, gift_card_id=card_id, kind="redemption",
-                amount=-amount, balance_after=balance, order_id=order_id, created_at=now,
+                id=new_id("gct"),
+                store_id=store_id,
+                gift_card_id=card_id,
+                kind="redemption",
+                amount=-amount,
+                balance_after=balance,
+                order_id=order_id,
+                created_at=now,
             )
         )
     await session.flush()
@@ -77,8 +92,11 @@ async def release_checkout(session: AsyncSession, store_id: str, order_id: str) 
     now = datetime.now(UTC)
     released = await session.scalar(
         update(CompletedCheckout)
-        .where(CompletedCheckout.store_id == store_id, CompletedCheckout.order_id == order_id,
-               CompletedCheckout.released_at.is_(None))
+        .where(
+            CompletedCheckout.store_id == store_id,
+            CompletedCheckout.order_id == order_id,
+            CompletedCheckout.released_at.is_(None),
+        )
         .values(released_at=now)
         .returning(CompletedCheckout.order_id)
     )
@@ -87,8 +105,11 @@ async def release_checkout(session: AsyncSession, store_id: str, order_id: str) 
     coupon_ids = (
         await session.scalars(
             update(CouponRedemption)
-            .where(CouponRedemption.store_id == store_id, CouponRedemption.order_id == order_id,
-                   CouponRedemption.released_at.is_(None))
+            .where(
+                CouponRedemption.store_id == store_id,
+                CouponRedemption.order_id == order_id,
+                CouponRedemption.released_at.is_(None),
+            )
             .values(released_at=now)
             .returning(CouponRedemption.coupon_id)
         )
@@ -101,20 +122,29 @@ async def release_checkout(session: AsyncSession, store_id: str, order_id: str) 
         )
     draws = await session.execute(
         select(GiftCardTransaction.gift_card_id, GiftCardTransaction.amount).where(
-            GiftCardTransaction.store_id == store_id, GiftCardTransaction.order_id == order_id,
+            GiftCardTransaction.store_id == store_id,
+            GiftCardTransaction.order_id == order_id,
             GiftCardTransaction.kind == "redemption",
         )
     )
     for card_id, amount in sorted(draws.tuples()):
         balance = await session.scalar(
-            update(GiftCard).where(GiftCard.id == card_id)
-            .values(balance=GiftCard.balance - amount).returning(GiftCard.balance)
+            update(GiftCard)
+            .where(GiftCard.id == card_id)
+            .values(balance=GiftCard.balance - amount)
+            .returning(GiftCard.balance)
         )
         assert balance is not None
         session.add(
             GiftCardTransaction(
-                id=new_id("gct"), store_id=store_id, gift_card_id=card_id, kind="release",
-                amount=-amount, balance_after=balance, order_id=order_id, created_at=now,
+                id=new_id("gct"),
+                store_id=store_id,
+                gift_card_id=card_id,
+                kind="release",
+                amount=-amount,
+                balance_after=balance,
+                order_id=order_id,
+                created_at=now,
             )
         )
     await session.flush()

@@ -15,7 +15,12 @@ from services.pagination import fetch_page
 
 
 async def post_store_credit(
-    session: AsyncSession, store_id: str, customer_id: str, *, amount: int, currency: str,
+    session: AsyncSession,
+    store_id: str,
+    customer_id: str,
+    *,
+    amount: int,
+    currency: str,
     reason: str,
 ) -> StoreCreditEntry:
     """Credit (amount > 0) or debit (amount < 0) the customer's balance in `currency`."""
@@ -51,8 +56,14 @@ async def post_store_credit(
             )
     assert balance is not None
     entry = StoreCreditEntry(
-        id=new_id("scr"), store_id=store_id, customer_id=customer_id, currency=currency,
-        amount=amount, balance_after=balance, reason=reason, created_at=datetime.now(UTC),
+        id=new_id("scr"),
+        store_id=store_id,
+        customer_id=customer_id,
+        currency=currency,
+        amount=amount,
+        balance_after=balance,
+        reason=reason,
+        created_at=datetime.now(UTC),
     )
     session.add(entry)
     await session.flush()

@@ -12,7 +12,8 @@ from services import bundles
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = APIRouter(
-    prefix="/v1/bundles", tags=["bundles"],
+    prefix="/v1/bundles",
+    tags=["bundles"],
     responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA, 422: ERROR_SCHEMA},
 )
 

@@ -13,7 +13,8 @@ from services.coupons import CouponTerms
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = APIRouter(
-    prefix="/v1/coupons", tags=["coupons"],
+    prefix="/v1/coupons",
+    tags=["coupons"],
     responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA, 422: ERROR_SCHEMA},
 )
 

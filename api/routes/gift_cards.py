@@ -20,7 +20,8 @@ from services.codes import mask_gift_card
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = APIRouter(
-    prefix="/v1/gift-cards", tags=["gift cards"],
+    prefix="/v1/gift-cards",
+    tags=["gift cards"],
     responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA, 422: ERROR_SCHEMA},
 )
 
@@ -36,8 +37,12 @@ async def issue_gift_card(
 ) -> GiftCardIssued:
     """Issue a card; the answer carries its full code, which is never shown again."""
     issued = await gift_cards.issue_gift_card(
-        session, caller.store_id, settings.gift_card_hash_key,
-        initial_balance=body.initial_balance, currency=body.currency, code=body.code,
+        session,
+        caller.store_id,
+        settings.gift_card_hash_key,
+        initial_balance=body.initial_balance,
+        currency=body.currency,
+        code=body.code,
         expires_at=body.expires_at,
     )
     return GiftCardIssued.model_validate({**_summary(issued.card), "code": issued.code})

@@ -14,7 +14,8 @@ from services import promotions
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = APIRouter(
-    prefix="/v1/promotions", tags=["promotions"],
+    prefix="/v1/promotions",
+    tags=["promotions"],
     responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA, 422: ERROR_SCHEMA},
 )
 
@@ -56,7 +57,8 @@ async def get_promotion(promotion_id: str, session: SessionDep, caller: SecretKe
 
 
 @router.patch(
-    "/{promotion_id}", response_model=PromotionOut,
+    "/{promotion_id}",
+    response_model=PromotionOut,
     responses={404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
 )
 async def update_promotion(

@@ -14,7 +14,8 @@ router = APIRouter(tags=["recommendations"], responses={401: ERROR_SCHEMA, 404: 
 
 
 @router.put(
-    "/v1/products/{product_id}/recommendations", response_model=PinsOut,
+    "/v1/products/{product_id}/recommendations",
+    response_model=PinsOut,
     responses={403: ERROR_SCHEMA, 422: ERROR_SCHEMA},
 )
 async def put_pins(
@@ -22,14 +23,17 @@ async def put_pins(
 ) -> PinsOut:
     """Replace the products pinned first for this one, per kind, in order."""
     pins = await recommendations.set_pins(
-        session, caller.store_id, product_id,
+        session,
+        caller.store_id,
+        product_id,
         {"upsell": body.upsell, "cross_sell": body.cross_sell},
     )
     return PinsOut(product_id=product_id, **pins)
 
 
 @router.get(
-    "/v1/products/{product_id}/recommendations", response_model=PinsOut,
+    "/v1/products/{product_id}/recommendations",
+    response_model=PinsOut,
     responses={403: ERROR_SCHEMA},
 )
 async def get_pins(product_id: str, session: SessionDep, caller: SecretKey) -> PinsOut:
@@ -39,7 +43,8 @@ async def get_pins(product_id: str, session: SessionDep, caller: SecretKey) -> P
 
 
 @router.get(
-    "/v1/storefront/products/{product_id}/recommendations", response_model=RecommendationsOut,
+    "/v1/storefront/products/{product_id}/recommendations",
+    response_model=RecommendationsOut,
     responses={422: ERROR_SCHEMA},
 )
 async def recommend(

@@ -17,20 +17,24 @@ from services import store_credit
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = APIRouter(
-    prefix="/v1/customers/{customer_id}/store-credit", tags=["store credit"],
+    prefix="/v1/customers/{customer_id}/store-credit",
+    tags=["store credit"],
     responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA, 422: ERROR_SCHEMA},
 )
 
 
-@router.post("", status_code=201, response_model=StoreCreditEntryOut,
-             responses={409: ERROR_SCHEMA})
+@router.post("", status_code=201, response_model=StoreCreditEntryOut, responses={409: ERROR_SCHEMA})
 async def post_store_credit(
     customer_id: str, body: StoreCreditIn, session: SessionDep, caller: SecretKey
 ) -> StoreCreditEntryOut:
     """Credit (positive) or debit (negative) the customer; the balance never goes below zero."""
     entry = await store_credit.post_store_credit(
-        session, caller.store_id, customer_id,
-        amount=body.amount, currency=body.currency, reason=body.reason,
+        session,
+        caller.store_id,
+        customer_id,
+        amount=body.amount,
+        currency=body.currency,
+        reason=body.reason,
     )
     return StoreCreditEntryOut.model_validate(entry)
 

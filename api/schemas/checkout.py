@@ -1,10 +1,12 @@
 """Checkout bodies: the cart in (CONTRACT.md), the priced cart out."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.money import Amount, Currency, Id
+
+Code = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class CheckoutItem(BaseModel):
@@ -23,8 +25,8 @@ class CheckoutIn(BaseModel):
     items: list[CheckoutItem] = Field(min_length=1, max_length=500)
     shipping: Amount = 0
     customer_id: Id | None = None
-    coupon_codes: list[str] = Field(default_factory=list, max_length=20)
-    gift_card_codes: list[str] = Field(default_factory=list, max_length=10)
+    coupon_codes: list[Code] = Field(default_factory=list, max_length=20)
+    gift_card_codes: list[Code] = Field(default_factory=list, max_length=10)
 
 
 class CheckoutCompleteIn(CheckoutIn):

@@ -35,8 +35,7 @@ class PromotionIn(BaseModel):
     currency: Currency | None = Field(
         None, description="Defaults to the store's when a condition or action is an amount"
     )
-    conditions: Conditions = Field(default_factory=list, max_length=50,
-                                   description=CONDITIONS_DOC)
+    conditions: Conditions = Field(default_factory=list, max_length=50, description=CONDITIONS_DOC)
     actions: Actions = Field(min_length=1, max_length=20, description=ACTIONS_DOC)
 
 

@@ -10,8 +10,9 @@ from api.schemas.money import MAX_AMOUNT, Currency
 class StoreCreditIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: int = Field(strict=True, ge=-MAX_AMOUNT, le=MAX_AMOUNT,
-                        description="Minor units; negative for a debit")
+    amount: int = Field(
+        strict=True, ge=-MAX_AMOUNT, le=MAX_AMOUNT, description="Minor units; negative for a debit"
+    )
     currency: Currency
     reason: str = Field(min_length=1, max_length=500)
 

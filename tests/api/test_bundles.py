@@ -7,9 +7,11 @@ from tests.conftest import StoreKeys, make_store
 
 
 def kit(**discount: object) -> dict[str, object]:
-    return {"name": "Kit", "components": [{"product_id": "a", "quantity": 1},
-                                          {"product_id": "b", "quantity": 1}],
-            "discount": discount or {"type": "percent", "value": 10}}
+    return {
+        "name": "Kit",
+        "components": [{"product_id": "a", "quantity": 1}, {"product_id": "b", "quantity": 1}],
+        "discount": discount or {"type": "percent", "value": 10},
+    }
 
 
 async def test_create_and_price(api: httpx.AsyncClient, store: StoreKeys) -> None:
@@ -18,19 +20,28 @@ async def test_create_and_price(api: httpx.AsyncClient, store: StoreKeys) -> Non
     assert created.status_code == 201, created.text
     bundle = created.json()
     assert bundle["currency"] is None and bundle["discount"] == {"type": "percent", "value": 10}
-    priced = await api.post("/v1/checkout/evaluate", json=cart(("a", 3, 2000), ("b", 2, 3000)),
-                            headers=store.auth("publishable"))
+    priced = await api.post(
+        "/v1/checkout/evaluate",
+        json=cart(("a", 3, 2000), ("b", 2, 3000)),
+        headers=store.auth("publishable"),
+    )
     assert priced.json()["discounts"] == [
-        {"source": "bundle", "bundle_id": bundle["id"], "amount": 1000,
-         "lines": [{"index": 0, "amount": 400}, {"index": 1, "amount": 600}]}]
+        {
+            "source": "bundle",
+            "bundle_id": bundle["id"],
+            "amount": 1000,
+            "lines": [{"index": 0, "amount": 400}, {"index": 1, "amount": 600}],
+        }
+    ]
     fetched = await api.get(f"/v1/bundles/{bundle['id']}", headers=store.auth())
     assert fetched.json() == bundle
     listed = await api.get("/v1/bundles", headers=store.auth())
     assert [b["id"] for b in listed.json()["items"]] == [bundle["id"]]
     deleted = await api.delete(f"/v1/bundles/{bundle['id']}", headers=store.auth())
     assert deleted.json()["disabled_at"] is not None
-    after = await api.post("/v1/checkout/evaluate", json=cart(("a", 1, 2000), ("b", 1, 3000)),
-                           headers=store.auth())
+    after = await api.post(
+        "/v1/checkout/evaluate", json=cart(("a", 1, 2000), ("b", 1, 3000)), headers=store.auth()
+    )
     assert after.json()["discounts"] == []
 
 
@@ -38,8 +49,7 @@ async def test_fixed_bundle_takes_the_store_currency(
     api: httpx.AsyncClient, store: StoreKeys
 ) -> None:
     await add_products(api, store, ("a", 2000, []), ("b", 3000, []))
-    created = await api.post("/v1/bundles", json=kit(type="fixed", value=500),
-                             headers=store.auth())
+    created = await api.post("/v1/bundles", json=kit(type="fixed", value=500), headers=store.auth())
     assert created.json()["currency"] == "USD"
     euros = cart(("a", 1, 2000), ("b", 1, 3000), currency="EUR")
     priced = await api.post("/v1/checkout/evaluate", json=euros, headers=store.auth())

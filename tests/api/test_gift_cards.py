@@ -32,7 +32,8 @@ async def test_issue_shows_the_code_once_and_stores_a_keyed_hash(
     assert body["code"] == f"****{raw[-4:]}" and raw not in fetched.text
     assert body["balance"] == 10_000
     assert [(t["kind"], t["amount"], t["balance_after"]) for t in body["transactions"]] == [
-        ("issue", 10_000, 10_000)]
+        ("issue", 10_000, 10_000)
+    ]
     by_id = await api.get(f"/v1/gift-cards/{issued['id']}", headers=store.auth())
     assert by_id.json() == body
     listed = await api.get("/v1/gift-cards", headers=store.auth())
@@ -44,12 +45,17 @@ async def test_chosen_code_must_be_long_and_unique(
 ) -> None:
     issued = await gift_card(api, store, 500, code="abcd efgh jkmn pqrs")
     assert issued["code"] == "ABCD-EFGH-JKMN-PQRS"
-    again = await api.post("/v1/gift-cards", json={"initial_balance": 1, "currency": "USD",
-                                                   "code": "ABCDEFGHJKMNPQRS"},
-                           headers=store.auth())
+    again = await api.post(
+        "/v1/gift-cards",
+        json={"initial_balance": 1, "currency": "USD", "code": "ABCDEFGHJKMNPQRS"},
+        headers=store.auth(),
+    )
     assert again.status_code == 409 and again.json()["error"]["code"] == "gift_card_code_taken"
-    short = await api.post("/v1/gift-cards", json={"initial_balance": 1, "currency": "USD",
-                                                   "code": "SHORT"}, headers=store.auth())
+    short = await api.post(
+        "/v1/gift-cards",
+        json={"initial_balance": 1, "currency": "USD", "code": "SHORT"},
+        headers=store.auth(),
+    )
     assert short.status_code == 422 and fields_of(short) == {"code"}
 
 
@@ -59,8 +65,10 @@ async def test_bad_input_names_the_field(api: httpx.AsyncClient, store: StoreKey
         ({"initial_balance": 0, "currency": "USD"}, "initial_balance"),
         ({"initial_balance": 10.5, "currency": "USD"}, "initial_balance"),
         ({"initial_balance": 100, "currency": "usd"}, "currency"),
-        ({"initial_balance": 100, "currency": "USD", "expires_at": "2001-01-01T00:00:00Z"},
-         "expires_at"),
+        (
+            {"initial_balance": 100, "currency": "USD", "expires_at": "2001-01-01T00:00:00Z"},
+            "expires_at",
+        ),
     ]
     for body, field in cases:
         response = await api.post("/v1/gift-cards", json=body, headers=store.auth())

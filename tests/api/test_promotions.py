@@ -7,8 +7,14 @@ from tests.conftest import StoreKeys, make_store
 
 
 async def test_create_read_and_list(api: httpx.AsyncClient, store: StoreKeys) -> None:
-    created = await promotion(api, store, PCT_10, name="Ten", priority=5,
-                              conditions=[{"type": "cart_total_min", "amount": 5000}])
+    created = await promotion(
+        api,
+        store,
+        PCT_10,
+        name="Ten",
+        priority=5,
+        conditions=[{"type": "cart_total_min", "amount": 5000}],
+    )
     assert created["status"] == "active" and created["priority"] == 5
     assert created["currency"] == "USD"  # an amount condition pins the store currency
     assert created["id"].startswith("promo_")
@@ -37,8 +43,11 @@ async def test_validation_names_the_field(api: httpx.AsyncClient, store: StoreKe
         ([{"type": "fixed_off", "amount": -1}], [], "actions.0.amount"),
         ([PCT_10, {"type": "teleport"}], [], "actions.1.type"),
         ([PCT_10], [{"type": "cart_total_min", "amont": 5}], "conditions.0.amont"),
-        ([{"type": "free_product", "product_id": "nope", "quantity": 1}], [],
-         "actions.0.product_id"),
+        (
+            [{"type": "free_product", "product_id": "nope", "quantity": 1}],
+            [],
+            "actions.0.product_id",
+        ),
         ([], [], "actions"),
     ]
     for actions, conditions, field in cases:
@@ -46,8 +55,12 @@ async def test_validation_names_the_field(api: httpx.AsyncClient, store: StoreKe
         response = await api.post("/v1/promotions", json=body, headers=store.auth())
         assert response.status_code == 422, (field, response.text)
         assert field in fields_of(response), (field, response.json())
-    window = {"name": "W", "actions": [PCT_10], "starts_at": "2030-01-02T00:00:00Z",
-              "ends_at": "2030-01-01T00:00:00Z"}
+    window = {
+        "name": "W",
+        "actions": [PCT_10],
+        "starts_at": "2030-01-02T00:00:00Z",
+        "ends_at": "2030-01-01T00:00:00Z",
+    }
     response = await api.post("/v1/promotions", json=window, headers=store.auth())
     assert response.status_code == 422 and fields_of(response) == {"ends_at"}
     naive = {"name": "N", "actions": [PCT_10], "starts_at": "2030-01-01T00:00:00"}
@@ -59,8 +72,9 @@ async def test_free_product_must_be_in_the_catalog(
     api: httpx.AsyncClient, store: StoreKeys
 ) -> None:
     await add_products(api, store, ("tote", 1500, []))
-    created = await promotion(api, store, {"type": "free_product", "product_id": "tote",
-                                           "quantity": 1})
+    created = await promotion(
+        api, store, {"type": "free_product", "product_id": "tote", "quantity": 1}
+    )
     assert created["actions"][0]["product_id"] == "tote"
 
 
@@ -69,12 +83,14 @@ async def test_patch_revalidates_and_delete_is_soft(
 ) -> None:
     created = await promotion(api, store, PCT_10)
     url = f"/v1/promotions/{created['id']}"
-    patched = await api.patch(url, json={"priority": 9, "actions": [FIXED_5]},
-                              headers=store.auth())
+    patched = await api.patch(url, json={"priority": 9, "actions": [FIXED_5]}, headers=store.auth())
     assert patched.status_code == 200, patched.text
     assert patched.json()["priority"] == 9 and patched.json()["currency"] == "USD"
-    bad = await api.patch(url, json={"actions": [{"type": "percent_off", "percent": 200,
-                                                  "target": "items"}]}, headers=store.auth())
+    bad = await api.patch(
+        url,
+        json={"actions": [{"type": "percent_off", "percent": 200, "target": "items"}]},
+        headers=store.auth(),
+    )
     assert bad.status_code == 422 and fields_of(bad) == {"actions.0.percent"}
     null = await api.patch(url, json={"name": None}, headers=store.auth())
     assert null.status_code == 422 and fields_of(null) == {"name"}

@@ -12,8 +12,9 @@ def url(customer_id: str = "c_1") -> str:
     return f"/v1/customers/{customer_id}/store-credit"
 
 
-async def post(api: httpx.AsyncClient, store: StoreKeys, amount: int,
-               currency: str = "USD") -> httpx.Response:
+async def post(
+    api: httpx.AsyncClient, store: StoreKeys, amount: int, currency: str = "USD"
+) -> httpx.Response:
     body = {"amount": amount, "currency": currency, "reason": "goodwill"}
     return await api.post(url(), json=body, headers=store.auth())
 
@@ -26,8 +27,10 @@ async def test_credit_debit_and_balance(api: httpx.AsyncClient, store: StoreKeys
     assert debit.status_code == 201 and debit.json()["balance_after"] == 1500
     await post(api, store, 700, "EUR")
     summary = (await api.get(url(), headers=store.auth())).json()
-    assert summary["balances"] == [{"currency": "EUR", "balance": 700},
-                                   {"currency": "USD", "balance": 1500}]
+    assert summary["balances"] == [
+        {"currency": "EUR", "balance": 700},
+        {"currency": "USD", "balance": 1500},
+    ]
     assert [e["amount"] for e in summary["entries"]] == [700, -1000, 2500]
     page = (await api.get(url() + "/entries?limit=2", headers=store.auth())).json()
     assert len(page["items"]) == 2 and page["next_cursor"]
