@@ -11,6 +11,7 @@ from models.event import Event
 from models.flow import FlowVersion, RecoveryRun
 from models.gift_card import GiftCard, GiftCardTransaction
 from models.message import Message
+from models.promo_code_rule import PromoCodeRule
 from models.promotion import Coupon, CouponRedemption, Promotion
 from models.recommendation import RecommendationPin
 from models.store import ApiKey, Store
@@ -35,6 +36,7 @@ __all__ = [
     "Order",
     "Product",
     "ProductVariant",
+    "PromoCodeRule",
     "Promotion",
     "RecommendationPin",
     "RecoveryRun",

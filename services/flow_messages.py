@@ -60,6 +60,7 @@ async def decide_step(session: AsyncSession, ctx: StepContext) -> GateVerdict:
             product_id=ctx.product_id,
             order_id=ctx.order_id,
             now=ctx.now,
+            step=ctx.step,
         ),
     )
     if verdict.reason is not None:

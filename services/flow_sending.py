@@ -23,8 +23,10 @@ from services.message_log import (
     mark_failed,
     mark_send_started,
     mark_sent,
+    mark_suppressed,
     record_step,
 )
+from services.promo_codes import issue_code
 from services.send_gate import CONTACT_FIELD
 from services.templates import render
 
@@ -52,7 +54,17 @@ async def prepare_send(
         return PreparedSend(row.id, "sent")
     customer = await session.get(Customer, (ctx.store_id, ctx.customer_id))
     assert customer is not None  # the gate checked it
-    template = ctx.config.steps[ctx.step].template
+    step = ctx.config.steps[ctx.step]
+    if step.promo_code_rule_id and row.promo_code is None:
+        code = await issue_code(
+            session, ctx.store_id, step.promo_code_rule_id, customer.customer_id
+        )
+        if code is None:
+            # The last code went to someone else since the gate looked.
+            await mark_suppressed(session, row.id, "no_promo_code")
+            return PreparedSend(row.id, "suppressed")
+        row.promo_code = code
+    template = step.template
     scope = await message_scope(
         session,
         store_id=ctx.store_id,

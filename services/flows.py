@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import FlowVersion
 from services.errors import NotFound
 from services.flow_config import FLOW_KINDS, FlowConfig, default_flow
+from services.promo_codes import check_rules_exist
 from services.templates import check_template
 
 
@@ -33,6 +34,8 @@ async def current_flow(session: AsyncSession, store_id: str, kind: str) -> tuple
 async def save_flow(session: AsyncSession, store_id: str, kind: str, config: FlowConfig) -> int:
     """Store a new version; runs in flight keep the one they started with."""
     check_kind(kind)
+    rules = {s.promo_code_rule_id for s in config.steps if s.promo_code_rule_id}
+    await check_rules_exist(session, store_id, rules)
     for step in config.steps:
         for source in (step.template.subject, step.template.body):
             if source:

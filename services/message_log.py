@@ -77,6 +77,14 @@ async def mark_send_started(
     )
 
 
+async def mark_suppressed(session: AsyncSession, message_id: str, reason: str) -> None:
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(status="suppressed", suppression_reason=reason, updated_at=datetime.now(UTC))
+    )
+
+
 async def clear_send_started(session: AsyncSession, message_id: str) -> None:
     """The provider did not take the message (a transient error): the retry sends it."""
     await session.execute(

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Customer, Message, Order, Product, RecoveryRun, Store
 from services.flow_config import FlowConfig
+from services.promo_codes import has_code_to_give
 from services.quiet_hours import quiet_until
 
 CONTACT_FIELD = {"email": "email", "sms": "phone", "whatsapp": "phone"}
@@ -27,6 +28,7 @@ class GateInput:
     product_id: str | None = None
     order_id: str | None = None
     now: datetime | None = None  # the run's clock, for quiet hours
+    step: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ async def check_send_gate(session: AsyncSession, gate: GateInput) -> GateVerdict
         reason = await _product_reason(session, gate)
     if reason is None:
         reason = await _frequency_reason(session, gate)
+    rule_id = gate.config.steps[gate.step].promo_code_rule_id if gate.step is not None else None
+    if reason is None and rule_id and not await has_code_to_give(session, gate.store_id, rule_id):
+        reason = "no_promo_code"
     if reason is not None:
         return GateVerdict(reason)
     assert customer is not None

@@ -146,7 +146,7 @@ class FlowSequence:
             state.last_reason = decision.reason
             return ENDING_REASONS.get(decision.reason or "")
         try:
-            await workflow.execute_activity_method(
+            result = await workflow.execute_activity_method(
                 FlowActivities.send_flow_message,
                 request,
                 start_to_close_timeout=STEP_TIMEOUT,
@@ -159,6 +159,10 @@ class FlowSequence:
                 state.last_reason = "failed"
                 return None
             raise
+        if result.status == "suppressed":
+            # The gate saw a code to give, but the last one went to someone else meanwhile.
+            state.last_reason = "no_promo_code"
+            return None
         state.sent_steps += 1
         return None
 
