@@ -23,6 +23,10 @@ ENDING_REASONS = {
     "erased": "suppressed:erased",
     "order_cancelled": "suppressed:order_cancelled",
 }
+# Since this patch the gate and the closing bookkeeping run as local activities: a short
+# database read in the worker that already holds the run, recorded as one marker instead of a
+# scheduled task (13 history events a step instead of 18). Runs started before keep the old path.
+LOCAL_CHECKS = "local-gate-and-close"
 STEP_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
 )
@@ -125,12 +129,20 @@ class FlowSequence:
         workflow.upsert_search_attributes([FLOW_STEP.value_set(state.next_step)])
         while True:
             request.now = workflow.now()
-            decision = await workflow.execute_activity_method(
-                FlowActivities.check_send_gate,
-                request,
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=STEP_RETRY,
-            )
+            if workflow.patched(LOCAL_CHECKS):
+                decision = await workflow.execute_local_activity_method(
+                    FlowActivities.check_send_gate,
+                    request,
+                    start_to_close_timeout=STEP_TIMEOUT,
+                    retry_policy=STEP_RETRY,
+                )
+            else:
+                decision = await workflow.execute_activity_method(
+                    FlowActivities.check_send_gate,
+                    request,
+                    start_to_close_timeout=STEP_TIMEOUT,
+                    retry_policy=STEP_RETRY,
+                )
             if decision.hold_until is None:
                 break
             # Quiet hours: the message waits for the window to open, unless the run ends.
@@ -171,10 +183,21 @@ class FlowSequence:
         if self.order_id is not None:
             updates.append(ORDER_ID.value_set(self.order_id))
         workflow.upsert_search_attributes(updates)
-        await workflow.execute_activity_method(
-            FlowActivities.close_recovery_run,
-            RunClosed(store_id=request.store_id, workflow_id=request.workflow_id, outcome=outcome),
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=STEP_RETRY,
+        closed = RunClosed(
+            store_id=request.store_id, workflow_id=request.workflow_id, outcome=outcome
         )
+        if workflow.patched(LOCAL_CHECKS):
+            await workflow.execute_local_activity_method(
+                FlowActivities.close_recovery_run,
+                closed,
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+            )
+        else:
+            await workflow.execute_activity_method(
+                FlowActivities.close_recovery_run,
+                closed,
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+            )
         return outcome

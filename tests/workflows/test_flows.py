@@ -26,6 +26,7 @@ from tests.workflows.journey import (
     post,
     product,
     put_flow,
+    record_history,
     shopper,
     timer_durations,
     viewed,
@@ -70,6 +71,7 @@ async def test_browse_reminder_names_the_last_viewed_product_after_the_wait(
     await deliver(relay)
     handle = temporal_env.client.get_workflow_handle(f"browse:{store.id}:c_1")
     assert await finish(temporal_env, handle) == "sent"
+    await record_history(handle, "browse_reminder_sent")
     timers = await timer_durations(handle)
     assert timers[0] == ("started", 1800) and timers[1] == ("canceled", 0)
     assert timers[2][1] >= 1799  # a full wait after the newest view
@@ -132,6 +134,7 @@ async def test_return_purchase_sends_after_the_order_and_not_for_a_cancelled_one
     kept = temporal_env.client.get_workflow_handle(f"return:{store.id}:o_1")
     cancelled = temporal_env.client.get_workflow_handle(f"return:{store.id}:o_2")
     assert await finish(temporal_env, kept) == "sent"
+    await record_history(kept, "return_purchase_sent")
     assert await finish(temporal_env, cancelled) == "suppressed:order_cancelled"
     assert await timer_durations(kept) == [("started", 86400)]
     ((_, body),) = await bodies(sessionmaker, store.id)
@@ -160,6 +163,7 @@ async def test_quiet_hours_hold_the_message_until_the_window_opens(
     await deliver(relay)
     handle = temporal_env.client.get_workflow_handle(f"cart:{store.id}:k_1")
     assert await finish(temporal_env, handle) == "sent"
+    await record_history(handle, "abandoned_cart_quiet_hours")
     timers = await timer_durations(handle)
     assert timers[0] == ("started", HOUR)
     # Held (not dropped) for about the three hours left of the quiet window.
