@@ -173,28 +173,38 @@ async def run_intake(
 
 @dataclass
 class RelayResult:
+    """Relay and raw calls measured in alternating rounds (raw, relay, relay, raw, ...), so a
+    machine whose other load comes and goes, or a server that slows as runs pile up, favours
+    neither side."""
+
     server: str
-    events: int
-    raw_a: float = 0.0  # seconds for the plain SDK calls before the relay ran
-    relay: float = 0.0
-    raw_b: float = 0.0  # ... and after it
+    events: int = 0  # per side
+    raw: list[float] = field(default_factory=list)  # seconds per round
+    relay: list[float] = field(default_factory=list)
     raw_errors: int = 0
-    cpu_raw: dict[str, float] = field(default_factory=dict)
+    cpu_raw: dict[str, float] = field(default_factory=dict)  # CPU seconds per process tree
     cpu_relay: dict[str, float] = field(default_factory=dict)
 
     @property
     def relay_rate(self) -> float:
-        return self.events / self.relay
+        return self.events / sum(self.relay)
 
     @property
     def raw_rate(self) -> float:
-        """Both raw rounds together, so a server that slows as runs pile up is not in the
-        relay's favour or against it."""
-        return 2 * self.events / (self.raw_a + self.raw_b)
+        return self.events / sum(self.raw)
 
     @property
     def ratio(self) -> float:
         return self.relay_rate / self.raw_rate
+
+    @staticmethod
+    def cpu_percent(used: dict[str, float], seconds: list[float]) -> dict[str, float]:
+        return {k: round(100 * v / sum(seconds)) for k, v in used.items()}
+
+
+def add_cpu(total: dict[str, float], percent: dict[str, float], seconds: float) -> None:
+    for name, pct in percent.items():
+        total[name] = total.get(name, 0.0) + pct * seconds / 100
 
 
 def new_cart_operations(
@@ -275,56 +285,59 @@ async def preload(api: httpx.AsyncClient, store: BenchStore, label: str, count: 
 
 
 async def run_relay(
-    stack: BenchStack, api: httpx.AsyncClient, temporal: BenchTemporal, count: int
+    stack: BenchStack, api: httpx.AsyncClient, temporal: BenchTemporal, count: int, rounds: int
 ) -> RelayResult:
-    server = temporal.mode
     # Only this phase's events are left to deliver (intake's were never meant for the relay).
     await stack.execute("UPDATE events SET delivered_at = now() WHERE delivered_at IS NULL")
-    store = await create_store(api, f"relay bench {server}")
+    store = await create_store(api, f"relay bench {temporal.mode}")
     await enable_flow(api, store, waiting_flow())
-    await preload(api, store, "relay", count)
-    assert await stack.undelivered() == count
     settings = stack.settings(temporal_address=temporal.address)
     client = await connect_temporal(settings)
     # The worker process's own engine, as `shopstar-marketing worker` builds it.
     engine: AsyncEngine = create_engine(settings.require_database_url())
     sessionmaker = create_sessionmaker(engine)
-    result = RelayResult(server=server, events=count)
+    chunk = count // rounds
+    result = RelayResult(server=temporal.mode, events=chunk * rounds)
     roots = stack_processes(stack)
     if temporal.process:
         roots["temporal"] = temporal.process.pid
     meter = CpuMeter(roots)
-    try:
-        async with build_worker(client, sessionmaker, settings):
-            meter.start()
-            result.raw_a, errors_a = await raw_signal_with_start(
-                client, stack, store, "rawa", count
-            )
-            result.cpu_raw = meter.percent()
-            await settle(client, store, "rawa", count)
 
-            relay = build_relay(client, sessionmaker, settings)
-            meter.start()
-            began = time.monotonic()
-            task = asyncio.create_task(relay.run())
+    async def raw_round(label: str) -> None:
+        meter.start()
+        seconds, errors = await raw_signal_with_start(client, stack, store, label, chunk)
+        add_cpu(result.cpu_raw, meter.percent(), seconds)
+        result.raw.append(seconds)
+        result.raw_errors += errors
+        await settle(client, store, label, chunk)
 
-            async def all_delivered() -> bool:
-                if task.done():
-                    task.result()  # raises what stopped the relay
-                return await stack.undelivered() == 0
+    async def relay_round(label: str) -> None:
+        await preload(api, store, label, chunk)  # while no relay runs
+        relay = build_relay(client, sessionmaker, settings)
+        meter.start()
+        began = time.monotonic()
+        task = asyncio.create_task(relay.run())
 
-            finished = await wait_until(all_delivered, 600, "the relay", interval=0.05)
-            result.relay = finished - began
-            result.cpu_relay = meter.percent()
+        async def all_delivered() -> bool:
+            if task.done():
+                task.result()  # raises what stopped the relay
+            return await stack.undelivered() == 0
+
+        try:
+            seconds = await wait_until(all_delivered, 600, "the relay", interval=0.05) - began
+        finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            await settle(client, store, "relay", count)
+        add_cpu(result.cpu_relay, meter.percent(), seconds)
+        result.relay.append(seconds)
+        await settle(client, store, label, chunk)
 
-            result.raw_b, errors_b = await raw_signal_with_start(
-                client, stack, store, "rawb", count
-            )
-            result.raw_errors = errors_a + errors_b
-            await settle(client, store, "rawb", count)
+    try:
+        async with build_worker(client, sessionmaker, settings):
+            for n in range(rounds):
+                first, second = (raw_round, relay_round) if n % 2 == 0 else (relay_round, raw_round)
+                await first(f"r{n}{'raw' if first is raw_round else 'relay'}")
+                await second(f"r{n}{'raw' if second is raw_round else 'relay'}")
     finally:
         await engine.dispose()
     return result
@@ -351,6 +364,13 @@ def add_intake(report: Report, r: IntakeResult) -> None:
     )
     p50, p99 = percentile(r.latencies, 50), percentile(r.latencies, 99)
     report.add("  batch latency p50 / p99", f"{p50 * 1000:.0f} / {p99 * 1000:.0f} ms")
+    # What a worker does with a whole core, whatever else ran on the machine meanwhile.
+    per_core = r.rate / max(r.cpu.get("api", 0), 1) * 100
+    report.add(
+        "  events per api CPU-second",
+        f"{per_core:,.0f}",
+        f"api {r.cpu.get('api', 0):.0f}% CPU, others {r.cpu.get('others', 0):.0f}%",
+    )
     if r.failures:
         report.add("  failed requests", str(len(r.failures)), r.failures[0][:60], verdict(False))
     report.data.setdefault("intake", []).append(
@@ -366,20 +386,21 @@ def add_intake(report: Report, r: IntakeResult) -> None:
             "latency_p50_ms": ms(p50),
             "latency_p99_ms": ms(p99),
             "cpu_percent": r.cpu,
+            "events_per_api_cpu_second": round(per_core, 1),
         }
     )
 
 
 def add_relay(report: Report, r: RelayResult) -> None:
     kind = TEMPORAL_MODES[r.server]
+    rounds = len(r.relay)
     report.add(
-        f"relay delivery, dev server {kind} ({r.events} new carts)",
+        f"relay delivery, dev server {kind} ({r.events} new carts, {rounds} rounds)",
         f"{r.relay_rate:,.0f} events/s",
-        f"raw {r.raw_rate:,.0f}/s",
     )
     report.add(
-        f"  raw signal-with-start, conc {RAW_CONCURRENCY} (before / after relay)",
-        f"{r.events / r.raw_a:,.0f} / {r.events / r.raw_b:,.0f} /s",
+        f"  raw signal-with-start, concurrency {RAW_CONCURRENCY}, same server and worker",
+        f"{r.raw_rate:,.0f} calls/s",
         f"{r.raw_errors} errors",
     )
     report.add(
@@ -391,16 +412,15 @@ def add_relay(report: Report, r: RelayResult) -> None:
     report.data.setdefault("relay", []).append(
         {
             "temporal": r.server,
-            "events": r.events,
-            "relay_seconds": round(r.relay, 3),
+            "events_per_side": r.events,
+            "relay_seconds_per_round": [round(x, 3) for x in r.relay],
+            "raw_seconds_per_round": [round(x, 3) for x in r.raw],
             "relay_events_per_second": round(r.relay_rate, 1),
-            "raw_before_seconds": round(r.raw_a, 3),
-            "raw_after_seconds": round(r.raw_b, 3),
             "raw_calls_per_second": round(r.raw_rate, 1),
             "raw_errors": r.raw_errors,
             "ratio": round(r.ratio, 3),
-            "cpu_percent_raw_before": r.cpu_raw,
-            "cpu_percent_relay": r.cpu_relay,
+            "cpu_percent_raw": RelayResult.cpu_percent(r.cpu_raw, r.raw),
+            "cpu_percent_relay": RelayResult.cpu_percent(r.cpu_relay, r.relay),
         }
     )
 
@@ -443,11 +463,12 @@ async def main(quick: bool, modes: list[str], parts: set[str]) -> Report:
                             running_temporal(stack.workdir, mode)
                         )
                     console.print(f"relay vs raw ({TEMPORAL_MODES[mode]}), {relay_events} ...")
-                    relay = await run_relay(stack, api, server, relay_events)
+                    relay = await run_relay(stack, api, server, relay_events, rounds=4)
+                    cpu_raw = RelayResult.cpu_percent(relay.cpu_raw, relay.raw)
+                    cpu_relay = RelayResult.cpu_percent(relay.cpu_relay, relay.relay)
                     console.print(
                         f"  relay {relay.relay_rate:.0f}/s, raw {relay.raw_rate:.0f}/s "
-                        f"(CPU raw: {describe_cpu(relay.cpu_raw)}; "
-                        f"relay: {describe_cpu(relay.cpu_relay)})"
+                        f"(CPU raw: {describe_cpu(cpu_raw)}; relay: {describe_cpu(cpu_relay)})"
                     )
                     add_relay(report, relay)
     return report

@@ -13,12 +13,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from config import Settings
+from devstack.fake_providers import FakeProviders, query_of
 from models import Coupon
 from models.database import SessionMaker
 from services.relay import Relay
 from tests.api.shop import promotion
 from tests.conftest import StoreKeys, relay_for
-from tests.fakes import FakeProviders, query_of
 from tests.workflows.journey import (
     BROWSE_FLOW,
     DAY,

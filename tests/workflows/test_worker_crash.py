@@ -15,11 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from devstack.fake_providers import FakeProviders
 from devstack.temporal import TemporalDevServer, free_port
 from models import Message, RecoveryRun
 from models.database import SessionMaker
 from tests.conftest import StoreKeys, event
-from tests.fakes import FakeProviders
 from tests.workflows.journey import cart, enable_flow, post, product
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,9 @@
-"""Fake SendGrid and Twilio: one real local HTTP server that both official SDKs talk to, and
-that records every message it accepted, keyed by our message id."""
+"""Fake SendGrid and Twilio for the tests and the benchmarks: one real local HTTP server that both
+official SDKs talk to, and that records every message it accepted, keyed by our message id.
+(pytest-httpserver is a development dependency: import this only from tests and bench/.)"""
 
 import json
+import logging
 import re
 import threading
 import uuid
@@ -24,12 +26,13 @@ def _message_id_in(text: str) -> str | None:
 
 class FakeProviders:
     def __init__(self) -> None:
-        self.server = HTTPServer(host="127.0.0.1", port=0)
+        self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
         self._lock = threading.Lock()
         self.emails: list[dict[str, Any]] = []
         self.texts: list[dict[str, str]] = []
 
     def start(self) -> "FakeProviders":
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per message
         self.server.expect_request("/v3/mail/send", method="POST").respond_with_handler(self._mail)
         self.server.expect_request(_TWILIO_MESSAGES, method="POST").respond_with_handler(self._sms)
         self.server.start()
@@ -76,6 +79,10 @@ class FakeProviders:
         return Response(
             json.dumps({"sid": sid, "status": "queued"}), 201, content_type="application/json"
         )
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.emails) + len(self.texts)
 
     def message_ids(self) -> Counter[str]:
         """How many times each of our messages reached a provider."""

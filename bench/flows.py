@@ -1,0 +1,226 @@
+"""Automated messages at volume: N carts abandoned at once with a 3-step flow (email, SMS,
+email) and short delays, through the real api, relay, worker and Temporal dev server, to the
+fake SendGrid/Twilio on 127.0.0.1. Prints messages/s delivered to the providers, the worker's
+peak memory and history events per completed run, beside the raw signal-with-start rate of the
+same server measured in the same run.
+
+`uv run python -m bench.flows [--carts 10000] [--temporal file|file-wal|memory]`"""
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import psutil  # type: ignore[import-untyped]
+from rich.console import Console
+
+from bench.intake import raw_signal_with_start
+from bench.report import Report, publish, verdict
+from bench.stack import (
+    TEMPORAL_MODES,
+    BenchStack,
+    BenchStore,
+    ChildProcess,
+    api_process,
+    bench_stack,
+    cart_updated,
+    create_store,
+    customer_upserted,
+    enable_flow,
+    line,
+    post_events,
+    product_upserted,
+    stop_on_sigterm,
+    wait_until,
+    waiting_flow,
+)
+from devstack.fake_providers import FakeProviders
+from devstack.temporal import binary
+from worker import connect_temporal
+
+console = Console()
+BATCH = 500
+RAW_SAMPLE = 2000
+FLOW: dict[str, Any] = {
+    "enabled": True,
+    "trigger_delay_seconds": 5,
+    "steps": [
+        {
+            "delay_seconds": 0,
+            "channel": "email",
+            "template": {"subject": "Your cart", "body": "{{ link }}"},
+        },
+        {"delay_seconds": 5, "channel": "sms", "template": {"body": "Still there? {{ link }}"}},
+        {
+            "delay_seconds": 5,
+            "channel": "email",
+            "template": {"subject": "Last call", "body": "{{ link }}"},
+        },
+    ],
+    "suppression": {"similar_message_window_seconds": 0, "recent_order_window_seconds": 0},
+}
+
+
+def tree_rss(pid: int) -> int:
+    try:
+        root = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+    except psutil.Error:
+        return 0
+
+
+async def post_all(api: httpx.AsyncClient, store: BenchStore, events: list[dict[str, Any]]) -> None:
+    limit = asyncio.Semaphore(4)
+
+    async def one(batch: list[dict[str, Any]]) -> None:
+        async with limit:
+            (await post_events(api, store, batch)).raise_for_status()
+
+    await asyncio.gather(*(one(events[i : i + BATCH]) for i in range(0, len(events), BATCH)))
+
+
+async def run(stack: BenchStack, carts: int, fake: FakeProviders, report: Report) -> None:
+    client = await connect_temporal(stack.settings())
+    async with (
+        api_process(stack) as api_child,
+        httpx.AsyncClient(base_url=api_child.base_url, timeout=120) as api,
+    ):
+        baseline_store = await create_store(api, "raw baseline")
+        await enable_flow(api, baseline_store, waiting_flow())
+        store = await create_store(api, "flows bench")
+        await enable_flow(api, store, FLOW)
+        people = [customer_upserted(f"c{i}") for i in range(carts)]
+        await post_all(api, store, [product_upserted("p_1"), *people])
+        async with sending_worker(stack, fake) as worker:
+            began = time.monotonic()
+            await post_all(
+                api, store, [cart_updated(f"k{i}", f"c{i}", [line("p_1")]) for i in range(carts)]
+            )
+            posted = time.monotonic()
+            peak, first, progress = 0, None, [time.monotonic()]
+            expected = 3 * carts
+
+            async def delivered() -> bool:
+                nonlocal peak, first
+                peak = max(peak, tree_rss(worker.process.pid))
+                worker.check_running()
+                count = fake.count()
+                if time.monotonic() - progress[0] > 10:
+                    progress[0] = time.monotonic()
+                    console.print(f"  {count:,} of {expected:,} messages at the providers")
+                if count and first is None:
+                    first = time.monotonic()
+                return count >= expected
+
+            last = await wait_until(
+                delivered, 60 + carts * 0.2, "every message at the providers", 0.5
+            )
+            sample = [f"cart:{store.id}:k{i}" for i in range(0, carts, max(1, carts // 20))]
+            lengths = []
+            for workflow_id in sample:
+                await wait_until(
+                    functools.partial(closed, client, workflow_id), 60, f"{workflow_id} to close"
+                )
+                history = await client.get_workflow_handle(workflow_id).fetch_history()
+                lengths.append(len(history.events))
+            # The baseline after the flows, so its backlog of first tasks does not delay them.
+            seconds, errors = await raw_signal_with_start(
+                client, stack, baseline_store, "raw", RAW_SAMPLE
+            )
+            raw_rate = RAW_SAMPLE / seconds
+            console.print(f"raw signal-with-start: {raw_rate:.0f}/s ({errors} errors)")
+    duplicates = sum(n - 1 for n in fake.message_ids().values() if n > 1)
+    assert first is not None
+    rate = expected / (last - first)
+    overall = expected / (last - began)
+    report.add("carts abandoned at once", f"{carts:,}", f"posted in {posted - began:.1f} s")
+    report.add(
+        "messages delivered to the fake providers",
+        f"{fake.count():,}",
+        f"expected {expected:,}",
+        verdict(fake.count() == expected),
+    )
+    report.add("duplicates at the providers", str(duplicates), "0", verdict(duplicates == 0))
+    report.add(
+        "messages/s (first to last message)", f"{rate:.0f}", "target >= 200", verdict(rate >= 200)
+    )
+    report.add(
+        "messages/s (from the first cart posted)",
+        f"{overall:.0f}",
+        "incl. the 5 s and 2 x 5 s delays",
+    )
+    report.add(
+        "raw signal-with-start/s, same server",
+        f"{raw_rate:.0f}",
+        f"{RAW_SAMPLE} calls, 64 concurrent",
+    )
+    report.add("worker peak memory (RSS)", f"{peak / 2**20:.0f} MiB")
+    report.add(
+        "history events per 3-step run",
+        f"max {max(lengths)}, mean {sum(lengths) / len(lengths):.1f}",
+        "target <= 60",
+        verdict(max(lengths) <= 60),
+    )
+    report.data.update(
+        carts=carts,
+        messages=fake.count(),
+        rate=rate,
+        overall=overall,
+        raw_rate=raw_rate,
+        worker_peak_rss=peak,
+        history_lengths=lengths,
+        duplicates=duplicates,
+    )
+
+
+@contextlib.asynccontextmanager
+async def sending_worker(stack: BenchStack, fake: FakeProviders) -> AsyncIterator[ChildProcess]:
+    """The production worker process, sending through the fake providers."""
+    env = {**stack.child_env(), **fake.environment()}
+    child = ChildProcess(
+        "worker", [binary("shopstar-marketing"), "worker"], env, stack.workdir / "worker.log"
+    )
+    try:
+        await asyncio.sleep(1.0)
+        child.check_running()
+        yield child
+    finally:
+        await asyncio.to_thread(child.stop)
+
+
+async def closed(client: Any, workflow_id: str) -> bool:
+    description = await client.get_workflow_handle(workflow_id).describe()
+    return description.close_time is not None
+
+
+async def main(carts: int, mode: str) -> Report:
+    report = Report(name="flows", title=f"Automated messages: {carts:,} carts, 3-step flow")
+    report.notes.append(
+        f"Temporal dev server {TEMPORAL_MODES[mode]}; api, worker (with relay), PostgreSQL, "
+        "the fake providers and the bench share the machine"
+    )
+    fake = FakeProviders().start()
+    try:
+        async with bench_stack("flows", temporal_mode=mode) as stack:
+            await run(stack, carts, fake, report)
+    finally:
+        fake.stop()
+    return report
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.flows", description=__doc__)
+    parser.add_argument("--carts", type=int, default=10_000)
+    parser.add_argument("--quick", action="store_true", help="1,000 carts")
+    parser.add_argument("--temporal", default="file", choices=list(TEMPORAL_MODES))
+    args = parser.parse_args()
+    stop_on_sigterm()
+    publish(asyncio.run(main(1000 if args.quick else args.carts, args.temporal)), console)
+
+
+if __name__ == "__main__":
+    cli()
