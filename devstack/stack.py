@@ -162,6 +162,7 @@ class DevStack:
                 db_file=self.data_dir / "temporal.db",
                 log_file=self.data_dir / "temporal.log",
                 die_with_parent=True,
+                fast_sqlite=True,
             )
             self.temporal.start()
         if not self.options.database_url:

@@ -57,6 +57,10 @@ class TemporalDevServer:
     log_file: Path
     # Let the kernel stop the server when its parent dies (Linux), for `make dev`.
     die_with_parent: bool = False
+    # SQLite in write-ahead-log mode without an fsync per commit: what survives a killed server
+    # stays, only a power loss can cost the last moments. Measured on this machine, it takes an
+    # order's cancel of a waiting run from p99 10.5 s to 0.2 s (bench/order_cancel.py).
+    fast_sqlite: bool = False
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -73,6 +77,13 @@ class TemporalDevServer:
         cmd += ["--ui-port", str(self.ui_port)] if self.ui_port else ["--headless"]
         if self.db_file:
             cmd += ["--db-filename", str(self.db_file)]
+            if self.fast_sqlite:
+                cmd += [
+                    "--sqlite-pragma",
+                    "journal_mode=wal",
+                    "--sqlite-pragma",
+                    "synchronous=normal",
+                ]
         for name, kind in SEARCH_ATTRIBUTES.items():
             cmd += ["--search-attribute", f"{name}={kind}"]
         return cmd
