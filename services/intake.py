@@ -52,11 +52,11 @@ async def accept_events(session: AsyncSession, store_id: str, raw: list[Any]) ->
     ]
     stmt = (
         insert(Event)
-        .values(rows)
         .on_conflict_do_nothing(constraint="uq_events_store_event")
         .returning(Event.event_id)
     )
-    stored = set((await session.scalars(stmt)).all())
+    # Parameters apart from the statement: compiled once and cached, sent as batched VALUES.
+    stored = set((await session.scalars(stmt, rows)).all())
     new_events = [e for e in events if e.id in stored and unique[e.id] is e]
     if new_events:
         await apply_projections(session, store_id, new_events)

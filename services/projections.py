@@ -40,8 +40,8 @@ async def apply_projections(
     by_type: dict[str, list[ValidEvent]] = {}
     for event in events:
         by_type.setdefault(event.type, []).append(event)
-    for event in by_type.get("customer.upserted", []):
-        await _upsert_customer(session, store_id, event)
+    if customers := by_type.get("customer.upserted"):
+        await _upsert_customers(session, store_id, customers)
     for event in by_type.get("customer.erased", []):
         await _erase_customer(session, store_id, event)
     if products := by_type.get("product.upserted"):
@@ -57,38 +57,55 @@ async def apply_projections(
             await _change_order(session, store_id, event, kind.removeprefix("order."))
 
 
-async def _upsert_customer(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
-    data = event.data
-    assert isinstance(data, CustomerUpserted)
-    fields: dict[str, Any] = data.model_dump(exclude={"customer_id", "consent"}, exclude_none=True)
-    consent = data.consent.model_dump(exclude_none=True) if data.consent else {}
-    values = {
-        "store_id": store_id,
-        "customer_id": data.customer_id,
-        "updated_at": event.occurred_at,
-    }
-    stmt = insert(Customer).values(
-        **values, **fields, **{f"consent_{c}": given for c, given in consent.items()}
-    )
-    kept = {
-        # A shopper's own opt-out or opt-in (STOP, unsubscribe) after this event stands.
-        f"consent_{c}": case(
-            (
-                Customer.consent_changed_at[c].astext.cast(DateTime(timezone=True))
-                > stmt.excluded.updated_at,
-                getattr(Customer, f"consent_{c}"),
-            ),
-            else_=getattr(stmt.excluded, f"consent_{c}"),
+def _customer_rows(store_id: str, events: Sequence[ValidEvent]) -> list[dict[str, Any]]:
+    """One row per customer of the batch: their upserts merged in time order (a later event's
+    fields win; fields an event leaves out keep what earlier ones said)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for event in sorted(events, key=lambda e: e.occurred_at):
+        data = event.data
+        assert isinstance(data, CustomerUpserted)
+        row = merged.setdefault(
+            data.customer_id, {"store_id": store_id, "customer_id": data.customer_id}
         )
-        for c in consent
-    }
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Customer.store_id, Customer.customer_id],
-        set_={**fields, **kept, "updated_at": event.occurred_at},
-        # An erased customer comes back only through a newer upsert.
-        where=Customer.updated_at <= stmt.excluded.updated_at,
-    )
-    await session.execute(stmt)
+        row.update(data.model_dump(exclude={"customer_id", "consent"}, exclude_none=True))
+        consent = data.consent.model_dump(exclude_none=True) if data.consent else {}
+        row.update({f"consent_{c}": given for c, given in consent.items()})
+        row["updated_at"] = event.occurred_at
+    return list(merged.values())
+
+
+async def _upsert_customers(
+    session: AsyncSession, store_id: str, events: Sequence[ValidEvent]
+) -> None:
+    """Rows that name the same fields share one statement, sent with all their parameters."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in _customer_rows(store_id, events):
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    for columns, rows in groups.items():
+        stmt = insert(Customer)
+        fields = [c for c in columns if c not in ("store_id", "customer_id", "updated_at")]
+        set_: dict[str, Any] = {c: stmt.excluded[c] for c in fields if not c.startswith("consent_")}
+        for column in (c for c in fields if c.startswith("consent_")):
+            channel = column.removeprefix("consent_")
+            # A shopper's own opt-out or opt-in (STOP, unsubscribe) after this event stands.
+            set_[column] = case(
+                (
+                    Customer.consent_changed_at[channel].astext.cast(DateTime(timezone=True))
+                    > stmt.excluded.updated_at,
+                    getattr(Customer, column),
+                ),
+                else_=stmt.excluded[column],
+            )
+        set_["updated_at"] = stmt.excluded.updated_at
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[Customer.store_id, Customer.customer_id],
+                set_=set_,
+                # An erased customer comes back only through a newer upsert.
+                where=Customer.updated_at <= stmt.excluded.updated_at,
+            ),
+            rows,
+        )
 
 
 async def _erase_customer(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
@@ -175,7 +192,7 @@ async def _upsert_carts(session: AsyncSession, store_id: str, events: list[Valid
                 "updated_at": event.occurred_at,
             }
         )
-    stmt = insert(Cart).values(rows)
+    stmt = insert(Cart)
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[Cart.store_id, Cart.cart_id],
@@ -187,7 +204,8 @@ async def _upsert_carts(session: AsyncSession, store_id: str, events: list[Valid
                 "updated_at": stmt.excluded.updated_at,
             },
             where=Cart.updated_at <= stmt.excluded.updated_at,
-        )
+        ),
+        rows,
     )
 
 
