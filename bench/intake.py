@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import random
+import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -196,6 +197,17 @@ class RelayResult:
     @property
     def ratio(self) -> float:
         return self.relay_rate / self.raw_rate
+
+    @property
+    def round_ratios(self) -> list[float]:
+        """Relay rate over raw rate within each round (the two phases ran back to back)."""
+        return [raw / relay for raw, relay in zip(self.raw, self.relay, strict=True)]
+
+    @property
+    def median_ratio(self) -> float:
+        """The verdict's figure: a burst of other load on this shared machine lands in one
+        phase of one round and moves the totals, not the median."""
+        return statistics.median(self.round_ratios)
 
     @staticmethod
     def cpu_percent(used: dict[str, float], seconds: list[float]) -> dict[str, float]:
@@ -403,11 +415,12 @@ def add_relay(report: Report, r: RelayResult) -> None:
         f"{r.raw_rate:,.0f} calls/s",
         f"{r.raw_errors} errors",
     )
+    report.add(f"  relay / raw, {kind}, from the totals", f"{r.ratio:.2f}")
     report.add(
-        f"  relay / raw, {kind}",
-        f"{r.ratio:.2f}",
+        f"  relay / raw, {kind}, median of the {len(r.relay)} rounds",
+        f"{r.median_ratio:.2f}",
         f">= {RATIO_TARGET}",
-        verdict(r.ratio >= RATIO_TARGET),
+        verdict(r.median_ratio >= RATIO_TARGET),
     )
     report.data.setdefault("relay", []).append(
         {
@@ -418,7 +431,9 @@ def add_relay(report: Report, r: RelayResult) -> None:
             "relay_events_per_second": round(r.relay_rate, 1),
             "raw_calls_per_second": round(r.raw_rate, 1),
             "raw_errors": r.raw_errors,
-            "ratio": round(r.ratio, 3),
+            "ratio_of_totals": round(r.ratio, 3),
+            "ratio_per_round": [round(x, 3) for x in r.round_ratios],
+            "ratio_median": round(r.median_ratio, 3),
             "cpu_percent_raw": RelayResult.cpu_percent(r.cpu_raw, r.raw),
             "cpu_percent_relay": RelayResult.cpu_percent(r.cpu_relay, r.relay),
         }

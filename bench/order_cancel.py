@@ -148,6 +148,13 @@ def summary(timings: list[OrderTiming]) -> dict[str, Any]:
     out["outcomes"] = {
         o: sum(t.outcome == o for t in timings) for o in {t.outcome for t in timings}
     }
+    first = min(t.posted_at for t in timings)
+    # Per order, in the order sent: seconds after the first order, then to 202, to delivered,
+    # to closed; shows whether the latency is a backlog that grows or a burst that passes.
+    out["timeline"] = [
+        [round(x, 3) for x in (t.posted_at - first, t.accepted, t.delivered, t.closed)]
+        for t in sorted(timings, key=lambda t: t.posted_at)
+    ]
     return out
 
 
@@ -208,11 +215,11 @@ async def measure(report: Report, mode: str, runs: int, rate: float, burst: int)
             store = await create_store(api, "order cancel bench")
             await enable_flow(api, store, waiting_flow())
             client = await connect_temporal(stack.settings())
-            console.print(f"[{mode}] starting {runs + burst} waiting runs ...")
+            console.print(f"\\[{mode}] starting {runs + burst} waiting runs ...")
             data["runs_started_seconds"] = await start_runs(stack, api, store, 0, runs + burst)
             await settle(client, store, runs + burst)
 
-            console.print(f"[{mode}] {runs} orders at {rate:g}/s ...")
+            console.print(f"\\[{mode}] {runs} orders at {rate:g}/s ...")
             meter = CpuMeter(stack_processes(stack, api=api_child, worker=worker_child))
             meter.start()
             paced = await send_orders(api, client, store, range(runs), rate)
@@ -221,7 +228,7 @@ async def measure(report: Report, mode: str, runs: int, rate: float, burst: int)
             data["paced"] = add_paced(report, mode, paced, rate, runs) | {"cpu_percent": cpu}
             console.print(f"  CPU: {', '.join(f'{k} {v:.0f}%' for k, v in cpu.items())}")
             if burst:
-                console.print(f"[{mode}] burst of {burst} orders at once ...")
+                console.print(f"\\[{mode}] burst of {burst} orders at once ...")
                 bursted = await send_orders(api, client, store, range(runs, runs + burst), None)
                 data["burst"] = add_burst(report, await with_delivery(stack, bursted))
 

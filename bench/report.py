@@ -115,9 +115,8 @@ def publish(report: Report, console: Console | None = None) -> Path:
     table.add_column("verdict")
     for row in report.rows:
         style = "red" if row.verdict == FAIL else "green" if row.verdict == PASS else ""
-        table.add_row(
-            row.metric, row.value, row.baseline, f"[{style}]{row.verdict}[/]" if style else ""
-        )
+        shown = f"[{style}]{row.verdict}[/]" if style else ""
+        table.add_row(escape(row.metric), escape(row.value), escape(row.baseline), shown)
     console.print(table)
     for note in report.notes:
         console.print(f"  {escape(note)}", style="dim")
