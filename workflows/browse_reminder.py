@@ -63,10 +63,6 @@ class BrowseReminderWorkflow:
                 flow_config=inp.flow,
             )
 
-        def should_continue() -> bool:
-            info = workflow.info()
-            return info.is_continue_as_new_suggested() or self._seq.signals >= inp.signals_per_run
-
         def continue_as_new() -> None:
             workflow.continue_as_new(
                 BrowseReminderInput(
@@ -80,4 +76,9 @@ class BrowseReminderWorkflow:
                 )
             )
 
-        return await self._seq.run(inp.flow, request, should_continue, continue_as_new)
+        return await self._seq.run(
+            inp.flow,
+            request,
+            lambda: self._seq.wants_new_run(inp.signals_per_run),
+            continue_as_new,
+        )

@@ -60,6 +60,11 @@ class FlowSequence:
         self.state.last_activity_at = workflow.now()
         self.changed = True
 
+    def wants_new_run(self, signals_per_run: int) -> bool:
+        """Continue as new when Temporal suggests it, or after many signals in this run."""
+        suggested = workflow.info().is_continue_as_new_suggested()
+        return suggested or self.signals >= signals_per_run
+
     def end(self, outcome: str, order_id: str | None = None) -> None:
         """End the run at its next wake-up; an order outranks any other ending."""
         if self.ending is None or (outcome == "converted" and self.ending != "converted"):
