@@ -6,7 +6,7 @@ b. Relay: events/s the relay delivers to Temporal (the worker running in the sam
    production), beside plain SDK signal-with-start calls at concurrency 64 for as many distinct
    workflow ids on the same dev server, measured before and after the relay (A-relay-B).
 
-`python -m bench.intake [--quick] [--only intake|relay] [--temporal file,file-wal,memory]`"""
+`python -m bench.intake [--quick] [--only intake|relay] [--temporal file,file-sync,memory]`"""
 
 import argparse
 import asyncio
@@ -494,7 +494,7 @@ def cli() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer batches and events")
     parser.add_argument(
         "--temporal",
-        default="file,file-wal,memory",
+        default="file,file-sync,memory",
         help=f"dev server modes for the relay part, comma-separated ({', '.join(TEMPORAL_MODES)})",
     )
     parser.add_argument("--only", choices=["intake", "relay"], help="run one part")

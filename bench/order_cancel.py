@@ -253,7 +253,7 @@ def cli() -> None:
     parser.add_argument("--burst", type=int, default=200, help="orders at once afterwards; 0: none")
     parser.add_argument(
         "--temporal",
-        default="file,file-wal",
+        default="file,file-sync",
         help=f"dev server modes, comma-separated ({', '.join(TEMPORAL_MODES)})",
     )
     args = parser.parse_args()

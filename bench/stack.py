@@ -96,11 +96,14 @@ class BenchStack:
         return int(await self.scalar("SELECT count(*) FROM events WHERE delivered_at IS NULL"))
 
 
-# How the dev server keeps its data. "file" is how `make dev` runs it; "file-wal" is the same
-# file with SQLite's write-ahead log and no fsync per commit (safe when the process dies, not
-# when the machine loses power); "memory" keeps nothing.
+# How the dev server keeps its data. "file" is how `make dev` runs it (devstack/stack.py asks
+# for `fast_sqlite`: SQLite's write-ahead log, no fsync per commit); "file-sync" is the file
+# with SQLite's defaults (rollback journal, fsyncs on every commit: TemporalDevServer's default
+# and what `make dev` did before); "file-wal" names the WAL pragmas outright (today the same as
+# "file"); "memory" keeps nothing.
 TEMPORAL_MODES = {
-    "file": "file-backed (as make dev)",
+    "file": "file-backed, as make dev (WAL)",
+    "file-sync": "file-backed, SQLite defaults (fsync per commit)",
     "file-wal": "file-backed, WAL + synchronous=normal",
     "memory": "in-memory",
 }
@@ -112,7 +115,10 @@ class BenchTemporal(TemporalDevServer):
     mode: str = "file"
 
     def command(self) -> list[str]:
-        return super().command() + (WAL_PRAGMAS if self.mode == "file-wal" else [])
+        command = super().command()
+        if self.mode == "file-wal" and WAL_PRAGMAS[1] not in command:
+            command += WAL_PRAGMAS
+        return command
 
 
 def temporal_server(workdir: Path, mode: str = "file") -> BenchTemporal:
@@ -125,6 +131,7 @@ def temporal_server(workdir: Path, mode: str = "file") -> BenchTemporal:
         db_file=None if mode == "memory" else workdir / f"temporal-{mode}.db",
         log_file=workdir / f"temporal-{mode}.log",
         die_with_parent=True,
+        fast_sqlite=mode == "file",
         mode=mode,
     )
 
