@@ -11,6 +11,7 @@ b. Relay: events/s the relay delivers to Temporal (the worker running in the sam
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import random
 import statistics
@@ -358,6 +359,13 @@ async def run_relay(
 # --- the whole benchmark ----------------------------------------------------------------------
 
 
+def uvicorn_stack() -> str:
+    """What uvicorn picks on its own ("auto"): httptools and uvloop when installed."""
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio loop"
+    return f"{http}, {loop}"
+
+
 def describe_cpu(cpu: dict[str, float]) -> str:
     return ", ".join(f"{name} {pct:.0f}%" for name, pct in cpu.items())
 
@@ -443,8 +451,8 @@ def add_relay(report: Report, r: RelayResult) -> None:
 async def main(quick: bool, modes: list[str], parts: set[str]) -> Report:
     report = Report(name="intake", title="Intake and relay throughput")
     report.notes += [
-        "intake: real uvicorn process(es), h11, asyncio loop; client, api, PostgreSQL and an idle "
-        "Temporal share the machine",
+        f"intake: real uvicorn process(es), {uvicorn_stack()}; client, api, PostgreSQL and an "
+        "idle Temporal share the machine",
         "relay: worker + relay (relay_batch_size 500, relay_concurrency 64) in the bench process; "
         "raw = the same start_workflow(start_signal=...) calls straight from the SDK, same worker",
         "CPU figures in JSON: percent of one core per process tree (200% = both cores)",
