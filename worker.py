@@ -80,6 +80,7 @@ def build_worker(client: Client, sessionmaker: SessionMaker, settings: Settings)
         activities=[
             activities.check_send_gate,
             activities.send_flow_message,
+            activities.run_flow_step,
             activities.close_recovery_run,
         ],
         max_concurrent_activities=50,

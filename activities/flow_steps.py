@@ -7,8 +7,14 @@ from integrations.messaging import MessageProvider, PermanentSendError, provider
 from models.database import SessionMaker
 from services.event_log import close_run
 from services.flow_messages import StepContext, decide_step
-from services.flow_sending import prepare_send, record_refusal, record_sent, release_send
-from workflows.types import GateDecision, RunClosed, SendResult, StepRequest
+from services.flow_sending import (
+    PreparedSend,
+    prepare_send,
+    record_refusal,
+    record_sent,
+    release_send,
+)
+from workflows.types import GateDecision, RunClosed, SendResult, StepOutcome, StepRequest
 
 
 def _context(req: StepRequest) -> StepContext:
@@ -53,6 +59,28 @@ class FlowActivities:
         sender = provider_for(self._provider, ctx.channel)
         async with self._sessionmaker.begin() as session:
             prepared = await prepare_send(session, ctx, sender.name, self._storefront_url)
+        return await self._hand_over(ctx, sender, prepared)
+
+    @activity.defn
+    async def run_flow_step(self, req: StepRequest) -> StepOutcome:
+        """Gate and send one step, the gate and the send's first write in one transaction. Run
+        as a local activity: a step costs the worker one task and the history one marker."""
+        ctx = _context(req)
+        sender = provider_for(self._provider, ctx.channel)
+        async with self._sessionmaker.begin() as session:
+            verdict = await decide_step(session, ctx)
+            if verdict.reason is not None or verdict.hold_until is not None:
+                status = "held" if verdict.reason is None else "suppressed"
+                return StepOutcome(status, verdict.reason, verdict.hold_until)
+            prepared = await prepare_send(session, ctx, sender.name, self._storefront_url)
+        result = await self._hand_over(ctx, sender, prepared)
+        reason = "no_promo_code" if result.status == "suppressed" else None
+        return StepOutcome(status=result.status, reason=reason, message_id=result.message_id)
+
+    async def _hand_over(
+        self, ctx: StepContext, sender: MessageProvider, prepared: PreparedSend
+    ) -> SendResult:
+        """The provider call, outside any transaction, and its answer recorded."""
         failure = prepared.failure
         if prepared.message is not None:
             try:

@@ -27,6 +27,9 @@ ENDING_REASONS = {
 # database read in the worker that already holds the run, recorded as one marker instead of a
 # scheduled task (13 history events a step instead of 18). Runs started before keep the old path.
 LOCAL_CHECKS = "local-gate-and-close"
+# Since this patch a step is one local activity that gates and sends: one worker task and one
+# marker a step (8 history events) instead of a marker, a scheduled activity and a second task.
+LOCAL_STEP = "local-step"
 STEP_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
 )
@@ -130,8 +133,54 @@ class FlowSequence:
 
     async def _run_step(self, request: StepRequest) -> str | None:
         """Gate then send one step; returns the run's outcome when the step ends the run."""
+        workflow.upsert_search_attributes([FLOW_STEP.value_set(self.state.next_step)])
+        if workflow.patched(LOCAL_STEP):
+            return await self._run_local_step(request)
+        return await self._run_step_v2(request)
+
+    async def _run_local_step(self, request: StepRequest) -> str | None:
         state = self.state
-        workflow.upsert_search_attributes([FLOW_STEP.value_set(state.next_step)])
+        while True:
+            request.now = workflow.now()
+            try:
+                outcome = await workflow.execute_local_activity_method(
+                    FlowActivities.run_flow_step,
+                    request,
+                    start_to_close_timeout=STEP_TIMEOUT,
+                    retry_policy=STEP_RETRY,
+                )
+            except ActivityError as err:
+                if not _is_permanent(err):
+                    raise
+                # A permanent provider error (invalid number, opted out): this step failed
+                # and is logged so; the next step may use another channel.
+                state.next_step += 1
+                state.last_reason = "failed"
+                return None
+            if outcome.hold_until is None:
+                break
+            if await self._held_until_ended(outcome.hold_until):
+                return self.ending
+        state.next_step += 1
+        if outcome.status != "suppressed":  # sent (or delivered, by a retry's count)
+            state.sent_steps += 1
+            return None
+        state.last_reason = outcome.reason
+        return ENDING_REASONS.get(outcome.reason or "")
+
+    async def _held_until_ended(self, hold_until: datetime) -> bool:
+        """Quiet hours: the message waits for the window to open; True if the run ended."""
+        try:
+            await workflow.wait_condition(
+                lambda: self.ending is not None, timeout=hold_until - workflow.now()
+            )
+            return True
+        except TimeoutError:
+            return False
+
+    async def _run_step_v2(self, request: StepRequest) -> str | None:
+        """Runs started before `LOCAL_STEP`: the gate, then the send as a scheduled activity."""
+        state = self.state
         while True:
             request.now = workflow.now()
             if workflow.patched(LOCAL_CHECKS):
@@ -170,9 +219,7 @@ class FlowSequence:
                 retry_policy=STEP_RETRY,
             )
         except ActivityError as err:
-            if isinstance(err.cause, ApplicationError) and err.cause.non_retryable:
-                # A permanent provider error (invalid number, opted out): this step failed
-                # and is logged so; the next step may use another channel.
+            if _is_permanent(err):
                 state.last_reason = "failed"
                 return None
             raise
@@ -206,3 +253,7 @@ class FlowSequence:
                 retry_policy=STEP_RETRY,
             )
         return outcome
+
+
+def _is_permanent(err: ActivityError) -> bool:
+    return isinstance(err.cause, ApplicationError) and err.cause.non_retryable

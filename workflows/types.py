@@ -131,6 +131,17 @@ class SendResult:
 
 
 @dataclass
+class StepOutcome:
+    """What a gated send did: "sent", "held" until `hold_until` (quiet hours), or not sent
+    ("suppressed" with the gate's reason, or a final status of an earlier attempt)."""
+
+    status: str
+    reason: str | None = None
+    hold_until: datetime | None = None
+    message_id: str | None = None
+
+
+@dataclass
 class RunClosed:
     store_id: str
     workflow_id: str
