@@ -84,7 +84,23 @@ def build_worker(client: Client, sessionmaker: SessionMaker, settings: Settings)
             activities.close_recovery_run,
         ],
         max_concurrent_activities=50,
+        **_experiment(),
     )
+
+
+def _experiment() -> dict[str, object]:
+    import os
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+    from temporalio.worker import UnsandboxedWorkflowRunner
+    mode = os.environ.get("EXP_WORKER", "")
+    out: dict[str, object] = {}
+    if "pass" in mode:
+        out["workflow_runner"] = SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+        )
+    if "nosandbox" in mode:
+        out["workflow_runner"] = UnsandboxedWorkflowRunner()
+    return out
 
 
 def build_relay(client: Client, sessionmaker: SessionMaker, settings: Settings) -> Relay:

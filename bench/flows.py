@@ -19,12 +19,14 @@ import psutil  # type: ignore[import-untyped]
 from rich.console import Console
 
 from bench.intake import raw_signal_with_start
+from bench.raw_steps import RawRun, raw_steps
 from bench.report import Report, publish, verdict
 from bench.stack import (
     TEMPORAL_MODES,
     BenchStack,
     BenchStore,
     ChildProcess,
+    CpuMeter,
     api_process,
     bench_stack,
     cart_updated,
@@ -34,6 +36,7 @@ from bench.stack import (
     line,
     post_events,
     product_upserted,
+    stack_processes,
     stop_on_sigterm,
     wait_until,
     waiting_flow,
@@ -103,9 +106,13 @@ async def run(stack: BenchStack, carts: int, fake: FakeProviders, report: Report
             posted = time.monotonic()
             peak, first, progress = 0, None, [time.monotonic()]
             expected = 3 * carts
+            meter = CpuMeter(stack_processes(stack, api=api_child, worker=worker))
+            meter.start()
+
+            first_count = 0
 
             async def delivered() -> bool:
-                nonlocal peak, first
+                nonlocal peak, first, first_count
                 peak = max(peak, tree_rss(worker.process.pid))
                 worker.check_running()
                 count = fake.count()
@@ -113,12 +120,14 @@ async def run(stack: BenchStack, carts: int, fake: FakeProviders, report: Report
                     progress[0] = time.monotonic()
                     console.print(f"  {count:,} of {expected:,} messages at the providers")
                 if count and first is None:
-                    first = time.monotonic()
+                    first, first_count = time.monotonic(), count
+                    meter.start()  # the send phase: from the first message to the last
                 return count >= expected
 
             last = await wait_until(
                 delivered, 60 + carts * 0.2, "every message at the providers", 0.5
             )
+            cpu = meter.percent()
             sample = [f"cart:{store.id}:k{i}" for i in range(0, carts, max(1, carts // 20))]
             lengths = []
             for workflow_id in sample:
@@ -133,6 +142,11 @@ async def run(stack: BenchStack, carts: int, fake: FakeProviders, report: Report
             )
             raw_rate = RAW_SAMPLE / seconds
             console.print(f"raw signal-with-start: {raw_rate:.0f}/s ({errors} errors)")
+    # The same Temporal shape with none of our work, after the engine's worker has stopped.
+    delays = [float(step["delay_seconds"]) for step in FLOW["steps"]]
+    shape = RawRun(float(FLOW["trigger_delay_seconds"]), delays)
+    raw = await raw_steps(client, carts, shape, within_seconds=60 + carts * 0.2)
+    console.print(f"raw 3-step runs: {raw.rate:.0f} steps/s")
     duplicates = sum(n - 1 for n in fake.message_ids().values() if n > 1)
     assert first is not None
     rate = expected / (last - first)
@@ -149,6 +163,12 @@ async def run(stack: BenchStack, carts: int, fake: FakeProviders, report: Report
         "messages/s (first to last message)", f"{rate:.0f}", "target >= 200", verdict(rate >= 200)
     )
     report.add(
+        "raw Temporal: steps/s of the same 3-step shape",
+        f"{raw.rate:.0f}",
+        f"{raw.runs:,} runs, no database or provider",
+    )
+    report.add("messages/s as a share of the raw shape", f"{rate / raw.rate:.2f}")
+    report.add(
         "messages/s (from the first cart posted)",
         f"{overall:.0f}",
         "incl. the 5 s and 2 x 5 s delays",
@@ -159,6 +179,14 @@ async def run(stack: BenchStack, carts: int, fake: FakeProviders, report: Report
         f"{RAW_SAMPLE} calls, 64 concurrent",
     )
     report.add("worker peak memory (RSS)", f"{peak / 2**20:.0f} MiB")
+    sending = last - first
+    for name in ("worker", "temporal", "postgres", "api", "bench process", "others"):
+        per_message = cpu.get(name, 0) / 100 * sending / max(1, expected - first_count) * 1000
+        report.add(
+            f"CPU while sending: {name}",
+            f"{cpu.get(name, 0)}% of a core",
+            f"{per_message:.1f} ms per message",
+        )
     report.add(
         "history events per 3-step run",
         f"max {max(lengths)}, mean {sum(lengths) / len(lengths):.1f}",
@@ -171,7 +199,10 @@ async def run(stack: BenchStack, carts: int, fake: FakeProviders, report: Report
         rate=rate,
         overall=overall,
         raw_rate=raw_rate,
+        raw_steps_rate=raw.rate,
+        raw_start_seconds=raw.start_seconds,
         worker_peak_rss=peak,
+        cpu_while_sending=cpu,
         history_lengths=lengths,
         duplicates=duplicates,
     )

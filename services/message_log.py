@@ -41,25 +41,28 @@ async def record_step(
 ) -> Message:
     """Insert the step's row once; later calls return the row already there."""
     now = datetime.now(UTC)
-    await session.execute(
-        insert(Message)
-        .values(
-            id=new_id("msg"),
-            store_id=ref.store_id,
-            customer_id=ref.customer_id,
-            flow=ref.flow,
-            step=ref.step,
-            channel=ref.channel,
-            status=status,
-            suppression_reason=reason,
-            workflow_id=ref.workflow_id,
-            idempotency_key=ref.idempotency_key,
-            created_at=now,
-            updated_at=now,
+    inserted = await session.scalar(
+        select(Message).from_statement(
+            insert(Message)
+            .values(
+                id=new_id("msg"),
+                store_id=ref.store_id,
+                customer_id=ref.customer_id,
+                flow=ref.flow,
+                step=ref.step,
+                channel=ref.channel,
+                status=status,
+                suppression_reason=reason,
+                workflow_id=ref.workflow_id,
+                idempotency_key=ref.idempotency_key,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[Message.idempotency_key])
+            .returning(Message)
         )
-        .on_conflict_do_nothing(index_elements=[Message.idempotency_key])
     )
-    row = await find_step(session, ref)
+    row = inserted or await find_step(session, ref)
     assert row is not None
     return row
 

@@ -4,7 +4,7 @@ until when to hold it (quiet hours)."""
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import ScalarSelect, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Customer, Message, Order, Product, RecoveryRun, Store
@@ -72,8 +72,12 @@ async def _flow_reason(session: AsyncSession, gate: GateInput) -> str | None:
     cart = await session.get(Cart, (gate.store_id, gate.cart_id)) if gate.cart_id else None
     if cart is not None and cart.ordered_at is not None:
         return "converted"
-    run = await session.get(RecoveryRun, (gate.store_id, gate.workflow_id))
-    if run is not None and await _ordered_since(session, gate, run.started_at):
+    run_started = (
+        select(RecoveryRun.started_at)
+        .where(RecoveryRun.store_id == gate.store_id, RecoveryRun.workflow_id == gate.workflow_id)
+        .scalar_subquery()
+    )
+    if await _ordered_since(session, gate, run_started):  # no run row: nothing matches
         return "converted"
     if cart is not None and not cart.items:
         return "cart_empty"
@@ -135,7 +139,9 @@ async def _quiet_hours(
     return quiet_until(gate.now or datetime.now(UTC), timezone, quiet.start, quiet.end)
 
 
-async def _ordered_since(session: AsyncSession, gate: GateInput, since: datetime) -> bool:
+async def _ordered_since(
+    session: AsyncSession, gate: GateInput, since: datetime | ScalarSelect[datetime]
+) -> bool:
     if gate.customer_id is None:
         return False
     query = select(

@@ -1,8 +1,9 @@
 """Message templates: Jinja2 in a sandbox, so staff-written templates cannot reach the server."""
 
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from services.errors import InvalidInput
@@ -19,9 +20,15 @@ _env = ImmutableSandboxedEnvironment(
 )
 
 
+@lru_cache(maxsize=1024)
+def _compiled(source: str) -> Template:
+    """A flow's templates are sent thousands of times: compile each text once."""
+    return _env.from_string(source)
+
+
 def render(source: str, context: dict[str, Any]) -> str:
     try:
-        return _env.from_string(source).render(context)
+        return _compiled(source).render(context)
     except TemplateError as exc:
         raise InvalidInput(f"template cannot be rendered: {exc}") from exc
 

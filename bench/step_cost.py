@@ -1,0 +1,149 @@
+"""What one flow step costs the worker: the gate-and-send activity called in process against a
+real PostgreSQL, with the `log` provider (no network). Prints CPU and wall time per step and the
+SQL statements and transactions it runs, beside a baseline of one trivial statement in its own
+transaction on the same engine.
+
+`uv run python -m bench.step_cost [--steps 2000]`"""
+
+import argparse
+import asyncio
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from sqlalchemy import event, text
+from temporalio.testing import ActivityEnvironment
+
+from activities.flow_steps import FlowActivities
+from api.main import create_app
+from bench.flows import FLOW
+from bench.report import Report, publish
+from bench.stack import (
+    OPERATOR_TOKEN,
+    cart_updated,
+    create_store,
+    customer_upserted,
+    enable_flow,
+    line,
+    post_events,
+    product_upserted,
+)
+from config import Settings
+from devstack.migrate import upgrade_database
+from devstack.postgres import start_postgres
+from integrations.messaging import LogProvider
+from models.database import create_engine, create_sessionmaker
+from services.flow_config import FlowConfig
+from workflows.types import StepRequest
+
+console = Console()
+
+
+@asynccontextmanager
+async def database() -> AsyncIterator[str]:
+    with tempfile.TemporaryDirectory(prefix="shopstar-bench-step-") as folder:
+        postgres = start_postgres(Path(folder) / "pg")
+        try:
+            await asyncio.to_thread(upgrade_database, postgres.url)
+            yield postgres.url
+        finally:
+            postgres.stop()
+
+
+async def seed(url: str, carts: int) -> str:
+    settings = Settings(database_url=url, operator_token=OPERATOR_TOKEN, environment="test")
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://bench") as api,
+    ):
+        store = await create_store(api, "step cost")
+        await enable_flow(api, store, FLOW)
+        people = [customer_upserted(f"c{i}") for i in range(carts)]
+        cart_events = [cart_updated(f"k{i}", f"c{i}", [line("p_1")]) for i in range(carts)]
+        events = [product_upserted("p_1"), *people, *cart_events]
+        for i in range(0, len(events), 500):
+            await post_events(api, store, events[i : i + 500])
+        return store.id
+
+
+async def run(steps: int) -> Report:
+    report = Report(name="step_cost", title=f"One flow step in process: {steps:,} steps")
+    async with database() as url:
+        store_id = await seed(url, steps)
+        engine = create_engine(url)
+        statements = {"sql": 0, "commits": 0}
+
+        def count(*_: Any) -> None:
+            statements["sql"] += 1
+
+        def commit(*_: Any) -> None:
+            statements["commits"] += 1
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        event.listen(engine.sync_engine, "commit", commit)
+        sessionmaker = create_sessionmaker(engine)
+        activities = FlowActivities(sessionmaker, LogProvider(), "https://shop.example")
+        config = FlowConfig.model_validate(FLOW)
+        env = ActivityEnvironment()
+
+        async def baseline() -> None:
+            async with sessionmaker.begin() as session:
+                await session.execute(text("select 1"))
+
+        base_cpu, base_wall = await timed(steps, lambda i: baseline())
+        statements.update(sql=0, commits=0)
+
+        async def one(i: int) -> None:
+            request = StepRequest(
+                store_id=store_id,
+                workflow_id=f"cart:{store_id}:k{i}",
+                run_key="r1",
+                flow="abandoned_cart",
+                flow_version=1,
+                step=0,
+                customer_id=f"c{i}",
+                cart_id=f"k{i}",
+                flow_config=config,
+            )
+            outcome = await env.run(activities.run_flow_step, request)
+            assert outcome.status == "sent", outcome
+
+        cpu, wall = await timed(steps, one)
+        await engine.dispose()
+    report.add("CPU per step (gate + send)", f"{cpu:.2f} ms", f"baseline {base_cpu:.2f} ms")
+    report.add("wall per step, one at a time", f"{wall:.2f} ms", f"baseline {base_wall:.2f} ms")
+    report.add("SQL statements per step", f"{statements['sql'] / steps:.1f}", "baseline 1")
+    report.add("commits per step", f"{statements['commits'] / steps:.1f}", "baseline 1")
+    report.notes.append(
+        "baseline: `select 1` in its own transaction on the same engine; provider: log"
+    )
+    report.data.update(steps=steps, cpu_ms=cpu, wall_ms=wall, statements=statements)
+    return report
+
+
+async def timed(steps: int, call: Any) -> tuple[float, float]:
+    """Median-free totals: CPU and wall milliseconds per call, one call at a time."""
+    await call(0)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for i in range(1, steps):
+        await call(i)
+    n = steps - 1
+    return (time.process_time() - cpu0) * 1000 / n, (time.perf_counter() - wall0) * 1000 / n
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.step_cost", description=__doc__)
+    parser.add_argument("--steps", type=int, default=2000)
+    args = parser.parse_args()
+    publish(asyncio.run(run(args.steps)), console)
+
+
+if __name__ == "__main__":
+    cli()
