@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     twilio_base_url: str | None = None  # None: the real API
     # Signs the unsubscribe links of emails, so a link works only for its own message.
     unsubscribe_secret: str = DEV_UNSUBSCRIBE_SECRET
+    worker_max_cached_workflows: int = Field(default=10_000, ge=0)
     relay_batch_size: int = 500
     relay_concurrency: int = 64
     relay_poll_seconds: float = 1.0

@@ -84,23 +84,11 @@ def build_worker(client: Client, sessionmaker: SessionMaker, settings: Settings)
             activities.close_recovery_run,
         ],
         max_concurrent_activities=50,
-        **_experiment(),
+        # Runs waiting on timers stay in memory: an evicted run is replayed from its whole
+        # history (in a new sandbox) at its next step.
+        max_cached_workflows=settings.worker_max_cached_workflows,
     )
 
-
-def _experiment() -> dict[str, object]:
-    import os
-    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
-    from temporalio.worker import UnsandboxedWorkflowRunner
-    mode = os.environ.get("EXP_WORKER", "")
-    out: dict[str, object] = {}
-    if "pass" in mode:
-        out["workflow_runner"] = SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
-        )
-    if "nosandbox" in mode:
-        out["workflow_runner"] = UnsandboxedWorkflowRunner()
-    return out
 
 
 def build_relay(client: Client, sessionmaker: SessionMaker, settings: Settings) -> Relay:

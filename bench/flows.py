@@ -86,7 +86,9 @@ async def post_all(api: httpx.AsyncClient, store: BenchStore, events: list[dict[
     await asyncio.gather(*(one(events[i : i + BATCH]) for i in range(0, len(events), BATCH)))
 
 
-async def run(stack: BenchStack, carts: int, fake: FakeProviders, report: Report) -> None:
+async def run(
+    stack: BenchStack, carts: int, workers: int, fake: FakeProviders, report: Report
+) -> None:
     client = await connect_temporal(stack.settings())
     async with (
         api_process(stack) as api_child,
@@ -98,7 +100,7 @@ async def run(stack: BenchStack, carts: int, fake: FakeProviders, report: Report
         await enable_flow(api, store, FLOW)
         people = [customer_upserted(f"c{i}") for i in range(carts)]
         await post_all(api, store, [product_upserted("p_1"), *people])
-        async with sending_worker(stack, fake) as worker:
+        async with sending_workers(stack, fake, workers) as children:
             began = time.monotonic()
             await post_all(
                 api, store, [cart_updated(f"k{i}", f"c{i}", [line("p_1")]) for i in range(carts)]
@@ -106,15 +108,20 @@ async def run(stack: BenchStack, carts: int, fake: FakeProviders, report: Report
             posted = time.monotonic()
             peak, first, progress = 0, None, [time.monotonic()]
             expected = 3 * carts
-            meter = CpuMeter(stack_processes(stack, api=api_child, worker=worker))
+            meter = CpuMeter(
+                stack_processes(
+                    stack, api=api_child, **{c.name.replace("-", " "): c for c in children}
+                )
+            )
             meter.start()
 
             first_count = 0
 
             async def delivered() -> bool:
                 nonlocal peak, first, first_count
-                peak = max(peak, tree_rss(worker.process.pid))
-                worker.check_running()
+                peak = max(peak, max(tree_rss(c.process.pid) for c in children))
+                for child in children:
+                    child.check_running()
                 count = fake.count()
                 if time.monotonic() - progress[0] > 10:
                     progress[0] = time.monotonic()
@@ -178,9 +185,11 @@ async def run(stack: BenchStack, carts: int, fake: FakeProviders, report: Report
         f"{raw_rate:.0f}",
         f"{RAW_SAMPLE} calls, 64 concurrent",
     )
-    report.add("worker peak memory (RSS)", f"{peak / 2**20:.0f} MiB")
+    report.add("worker processes", str(workers))
+    report.add("worker peak memory (RSS, the largest process)", f"{peak / 2**20:.0f} MiB")
     sending = last - first
-    for name in ("worker", "temporal", "postgres", "api", "bench process", "others"):
+    names = [f"worker {i}" for i in range(workers)]
+    for name in (*names, "temporal", "postgres", "api", "bench process", "others"):
         per_message = cpu.get(name, 0) / 100 * sending / max(1, expected - first_count) * 1000
         report.add(
             f"CPU while sending: {name}",
@@ -209,18 +218,27 @@ async def run(stack: BenchStack, carts: int, fake: FakeProviders, report: Report
 
 
 @contextlib.asynccontextmanager
-async def sending_worker(stack: BenchStack, fake: FakeProviders) -> AsyncIterator[ChildProcess]:
-    """The production worker process, sending through the fake providers."""
+async def sending_workers(
+    stack: BenchStack, fake: FakeProviders, count: int
+) -> AsyncIterator[list[ChildProcess]]:
+    """Production worker processes (each with its relay), sending through the fake providers."""
     env = {**stack.child_env(), **fake.environment()}
-    child = ChildProcess(
-        "worker", [binary("shopstar-marketing"), "worker"], env, stack.workdir / "worker.log"
-    )
+    children = [
+        ChildProcess(
+            f"worker-{i}",
+            [binary("shopstar-marketing"), "worker"],
+            env,
+            stack.workdir / f"worker-{i}.log",
+        )
+        for i in range(count)
+    ]
     try:
         await asyncio.sleep(1.0)
-        child.check_running()
-        yield child
+        for child in children:
+            child.check_running()
+        yield children
     finally:
-        await asyncio.to_thread(child.stop)
+        await asyncio.gather(*(asyncio.to_thread(child.stop) for child in children))
 
 
 async def closed(client: Any, workflow_id: str) -> bool:
@@ -228,7 +246,7 @@ async def closed(client: Any, workflow_id: str) -> bool:
     return description.close_time is not None
 
 
-async def main(carts: int, mode: str) -> Report:
+async def main(carts: int, mode: str, workers: int) -> Report:
     report = Report(name="flows", title=f"Automated messages: {carts:,} carts, 3-step flow")
     report.notes.append(
         f"Temporal dev server {TEMPORAL_MODES[mode]}; api, worker (with relay), PostgreSQL, "
@@ -237,7 +255,7 @@ async def main(carts: int, mode: str) -> Report:
     fake = FakeProviders().start()
     try:
         async with bench_stack("flows", temporal_mode=mode) as stack:
-            await run(stack, carts, fake, report)
+            await run(stack, carts, workers, fake, report)
     finally:
         fake.stop()
     return report
@@ -248,9 +266,11 @@ def cli() -> None:
     parser.add_argument("--carts", type=int, default=10_000)
     parser.add_argument("--quick", action="store_true", help="1,000 carts")
     parser.add_argument("--temporal", default="file", choices=list(TEMPORAL_MODES))
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
     args = parser.parse_args()
     stop_on_sigterm()
-    publish(asyncio.run(main(1000 if args.quick else args.carts, args.temporal)), console)
+    carts = 1000 if args.quick else args.carts
+    publish(asyncio.run(main(carts, args.temporal, args.workers)), console)
 
 
 if __name__ == "__main__":

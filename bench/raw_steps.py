@@ -18,6 +18,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import Worker
 
 with workflow.unsafe.imports_passed_through():
+    from config import Settings
     from workflows.search_attributes import FLOW_KIND, FLOW_OUTCOME, FLOW_STEP, STORE_ID
 
 STARTS_CONCURRENCY = 64
@@ -92,7 +93,14 @@ async def raw_steps(client: Client, runs: int, run: RawRun, within_seconds: floa
                 search_attributes=attributes,
             )
 
-    async with Worker(client, task_queue=queue, workflows=[RawSteps], activities=[counter.step]):
+    cache = Settings.model_fields["worker_max_cached_workflows"].default  # as the engine's worker
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[RawSteps],
+        activities=[counter.step],
+        max_cached_workflows=cache,
+    ):
         began = time.monotonic()
         await asyncio.gather(*(start(i) for i in range(runs)))
         started = time.monotonic() - began
@@ -116,8 +124,10 @@ async def main(runs: int, mode: str) -> None:
         result = await raw_steps(
             client, runs, RawRun(float(FLOW["trigger_delay_seconds"]), delays), 60 + runs * 0.2
         )
-        print(f"{result.steps:,} steps of {runs:,} runs: {result.rate:.0f} steps/s; "
-              f"started in {result.start_seconds:.1f} s; CPU {meter.percent()}")
+        print(
+            f"{result.steps:,} steps of {runs:,} runs: {result.rate:.0f} steps/s; "
+            f"started in {result.start_seconds:.1f} s; CPU {meter.percent()}"
+        )
 
 
 if __name__ == "__main__":
