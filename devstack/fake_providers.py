@@ -30,6 +30,9 @@ class FakeProviders:
         self._lock = threading.Lock()
         self.emails: list[dict[str, Any]] = []
         self.texts: list[dict[str, str]] = []
+        # Numbers that replied STOP at Twilio: a send to one is refused with error 21610.
+        self.opted_out: set[str] = set()
+        self.refused: list[dict[str, str]] = []
 
     def start(self) -> "FakeProviders":
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per message
@@ -73,6 +76,13 @@ class FakeProviders:
 
     def _sms(self, request: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs(request.get_data(as_text=True)).items()}
+        if form.get("To", "").removeprefix("whatsapp:") in self.opted_out:
+            with self._lock:
+                self.refused.append(form)
+            error = {"code": 21610, "message": "Attempt to send to unsubscribed recipient"}
+            return Response(
+                json.dumps({**error, "status": 400}), 400, content_type="application/json"
+            )
         with self._lock:
             self.texts.append(form)
         sid = f"SM{uuid.uuid4().hex}"

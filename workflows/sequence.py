@@ -149,7 +149,7 @@ class FlowSequence:
                     start_to_close_timeout=STEP_TIMEOUT,
                     retry_policy=STEP_RETRY,
                 )
-            except ActivityError as err:
+            except (ActivityError, ApplicationError) as err:
                 if not _is_permanent(err):
                     raise
                 # A permanent provider error (invalid number, opted out): this step failed
@@ -255,5 +255,8 @@ class FlowSequence:
         return outcome
 
 
-def _is_permanent(err: ActivityError) -> bool:
-    return isinstance(err.cause, ApplicationError) and err.cause.non_retryable
+def _is_permanent(err: ActivityError | ApplicationError) -> bool:
+    """A non-retryable failure of the step's activity. A scheduled activity's failure comes
+    wrapped in an `ActivityError`; a local activity's may come as the `ApplicationError` itself."""
+    cause = err.cause if isinstance(err, ActivityError) else err
+    return isinstance(cause, ApplicationError) and cause.non_retryable

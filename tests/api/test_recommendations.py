@@ -1,5 +1,7 @@
 """Recommendations: pins first, then same-category products; never itself or unavailable."""
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 
 from tests.api.shop import add_products, fields_of
@@ -18,7 +20,9 @@ CATALOG = (
 
 async def setup(api: httpx.AsyncClient, store: StoreKeys) -> None:
     await add_products(api, store, *CATALOG)
-    deleted = event("product.deleted", {"product_id": "gone"}, at="2026-11-24T11:00:00Z")
+    # Newer than the upserts above, whenever the test runs.
+    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    deleted = event("product.deleted", {"product_id": "gone"}, at=later)
     await api.post("/v1/events", json={"events": [deleted]}, headers=store.auth())
 
 

@@ -14,7 +14,7 @@ from temporalio.worker import Worker
 
 from config import Settings
 from devstack.fake_providers import FakeProviders, query_of
-from models import Coupon
+from models import Coupon, Customer
 from models.database import SessionMaker
 from services.relay import Relay
 from tests.api.shop import promotion
@@ -200,3 +200,37 @@ async def test_no_code_left_suppresses_the_step(
     assert [(m["status"], m["suppression_reason"]) for m in await messages(api, store)] == [
         ("suppressed", "no_promo_code")
     ]
+
+
+async def test_an_opted_out_number_fails_its_step_once_and_the_next_step_still_goes(
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    sending: Relay,
+    temporal_env: WorkflowEnvironment,
+    providers: FakeProviders,
+    sessionmaker: SessionMaker,
+) -> None:
+    providers.opted_out.add(PHONE)
+    steps = [
+        {"delay_seconds": 0, "channel": "sms", "template": {"body": "Your cart: {{ link }}"}},
+        {
+            "delay_seconds": DAY,
+            "channel": "email",
+            "template": {"subject": "Your cart", "body": "{{ link }}"},
+        },
+    ]
+    no_caps = {"similar_message_window_seconds": 0, "recent_order_window_seconds": 0}
+    flow = {"enabled": True, "trigger_delay_seconds": 3600, "steps": steps, "suppression": no_caps}
+    await put_flow(api, store, "abandoned_cart", flow)
+    await post(api, store, shopper(), product(), cart())
+    await deliver(sending)
+    recovery = temporal_env.client.get_workflow_handle(f"cart:{store.id}:k_1")
+    assert await finish(temporal_env, recovery) == "sent"
+
+    assert len(providers.refused) == 1  # refused for good: not retried
+    assert providers.texts_to(PHONE) == [] and len(providers.email_to(EMAIL)) == 1
+    log = await messages(api, store)
+    assert [(m["channel"], m["status"]) for m in log] == [("sms", "failed"), ("email", "sent")]
+    async with sessionmaker() as session:
+        customer = await session.get(Customer, (store.id, "c_1"))
+    assert customer is not None and customer.consent_sms is False
