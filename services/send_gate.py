@@ -1,7 +1,7 @@
 """The send gate: right before a step goes out, re-check the store's data and say why not, or
 until when to hold it (quiet hours)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ScalarSelect, exists, func, or_, select
@@ -35,6 +35,9 @@ class GateInput:
 class GateVerdict:
     reason: str | None = None
     hold_until: datetime | None = None
+    # The rows the gate read. Holding the verdict keeps them in the session's identity map
+    # (which holds rows weakly), so the send in the same transaction does not read them again.
+    read: tuple[object, ...] = field(default=(), compare=False, repr=False)
 
 
 async def check_send_gate(session: AsyncSession, gate: GateInput) -> GateVerdict:
@@ -44,13 +47,14 @@ async def check_send_gate(session: AsyncSession, gate: GateInput) -> GateVerdict
     )
     if customer is not None and customer.erased_at is not None:
         return GateVerdict("erased")
-    reason = await _flow_reason(session, gate)
+    cart = await session.get(Cart, (gate.store_id, gate.cart_id)) if gate.cart_id else None
+    reason = await _flow_reason(session, gate, cart)
     if reason is None and (customer is None or not getattr(customer, CONTACT_FIELD[gate.channel])):
         reason = "no_contact"
     if reason is None and not getattr(customer, f"consent_{gate.channel}"):
         reason = "no_consent"
     if reason is None:
-        reason = await _product_reason(session, gate)
+        reason = await _product_reason(session, gate, cart)
     if reason is None:
         reason = await _frequency_reason(session, gate)
     rule_id = gate.config.steps[gate.step].promo_code_rule_id if gate.step is not None else None
@@ -59,17 +63,17 @@ async def check_send_gate(session: AsyncSession, gate: GateInput) -> GateVerdict
     if reason is not None:
         return GateVerdict(reason)
     assert customer is not None
-    return GateVerdict(hold_until=await _quiet_hours(session, gate, customer))
+    hold_until = await _quiet_hours(session, gate, customer)
+    return GateVerdict(hold_until=hold_until, read=(customer, cart))
 
 
-async def _flow_reason(session: AsyncSession, gate: GateInput) -> str | None:
+async def _flow_reason(session: AsyncSession, gate: GateInput, cart: Cart | None) -> str | None:
     """What ends the run: the customer bought, the cart was cleared, the order was cancelled."""
     if gate.flow == "return_purchase":
         order = await session.get(Order, (gate.store_id, gate.order_id))
         if order is not None and order.status in ("cancelled", "refunded"):
             return "order_cancelled"
         return None
-    cart = await session.get(Cart, (gate.store_id, gate.cart_id)) if gate.cart_id else None
     if cart is not None and cart.ordered_at is not None:
         return "converted"
     run_started = (
@@ -84,13 +88,12 @@ async def _flow_reason(session: AsyncSession, gate: GateInput) -> str | None:
     return None
 
 
-async def _product_reason(session: AsyncSession, gate: GateInput) -> str | None:
+async def _product_reason(session: AsyncSession, gate: GateInput, cart: Cart | None) -> str | None:
     """The cart's products (all of them) or the viewed product can no longer be bought. A
     product the catalog mirror has not heard of counts as available."""
     if gate.product_id is not None:
         product_ids = {gate.product_id}
     elif gate.cart_id is not None:
-        cart = await session.get(Cart, (gate.store_id, gate.cart_id))
         product_ids = {item["product_id"] for item in cart.items} if cart else set()
     else:
         return None
