@@ -199,14 +199,8 @@ class FlowSequence:
                 )
             if decision.hold_until is None:
                 break
-            # Quiet hours: the message waits for the window to open, unless the run ends.
-            try:
-                await workflow.wait_condition(
-                    lambda: self.ending is not None, timeout=decision.hold_until - workflow.now()
-                )
+            if await self._held_until_ended(decision.hold_until):
                 return self.ending
-            except TimeoutError:
-                continue
         state.next_step += 1
         if not decision.send:
             state.last_reason = decision.reason
