@@ -19,7 +19,7 @@ import psutil  # type: ignore[import-untyped]
 from rich.console import Console
 
 from bench.intake import raw_signal_with_start
-from bench.raw_steps import RawRun, raw_steps
+from bench.raw_steps import raw_steps, shape_of
 from bench.report import Report, publish, verdict
 from bench.stack import (
     TEMPORAL_MODES,
@@ -150,9 +150,7 @@ async def run(
             raw_rate = RAW_SAMPLE / seconds
             console.print(f"raw signal-with-start: {raw_rate:.0f}/s ({errors} errors)")
     # The same Temporal shape with none of our work, after the engine's worker has stopped.
-    delays = [float(step["delay_seconds"]) for step in FLOW["steps"]]
-    shape = RawRun(float(FLOW["trigger_delay_seconds"]), delays)
-    raw = await raw_steps(client, carts, shape, within_seconds=60 + carts * 0.2)
+    raw = await raw_steps(client, carts, shape_of(FLOW), within_seconds=60 + carts * 0.2)
     console.print(f"raw 3-step runs: {raw.rate:.0f} steps/s")
     duplicates = sum(n - 1 for n in fake.message_ids().values() if n > 1)
     assert first is not None

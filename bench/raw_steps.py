@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.client import Client
@@ -28,6 +29,12 @@ STARTS_CONCURRENCY = 64
 class RawRun:
     trigger_delay_seconds: float
     step_delays_seconds: list[float]
+
+
+def shape_of(flow: dict[str, Any]) -> RawRun:
+    """The timing of a flow as the api takes it (`trigger_delay_seconds`, steps' delays)."""
+    delays = [float(step["delay_seconds"]) for step in flow["steps"]]
+    return RawRun(float(flow["trigger_delay_seconds"]), delays)
 
 
 class StepCounter:
@@ -118,12 +125,9 @@ async def main(runs: int, mode: str) -> None:
 
     async with bench_stack("raw-steps", temporal_mode=mode) as stack:
         client = await connect_temporal(stack.settings())
-        delays = [float(step["delay_seconds"]) for step in FLOW["steps"]]
         meter = CpuMeter(stack_processes(stack))
         meter.start()
-        result = await raw_steps(
-            client, runs, RawRun(float(FLOW["trigger_delay_seconds"]), delays), 60 + runs * 0.2
-        )
+        result = await raw_steps(client, runs, shape_of(FLOW), 60 + runs * 0.2)
         print(
             f"{result.steps:,} steps of {runs:,} runs: {result.rate:.0f} steps/s; "
             f"started in {result.start_seconds:.1f} s; CPU {meter.percent()}"
