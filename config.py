@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     relay_concurrency: int = 64
     relay_poll_seconds: float = 1.0
     log_level: str = "INFO"
+    # Requests per second across the deployment (0 = off), divided between `api_replicas`: per
+    # client IP on publishable and unauthenticated endpoints, per key on secret ones.
+    public_rate_limit: float = Field(default=10.0, ge=0)
+    key_rate_limit: float = Field(default=100.0, ge=0)
+    api_replicas: int = Field(default=1, ge=1)
+    # Bodies over these sizes are refused with 413 before they are read.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_events_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
     @field_validator("database_url")
     @classmethod

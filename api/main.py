@@ -6,6 +6,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.guard import Limiters
+from api.middleware import BodyLimit, SecurityHeaders
 from api.routes import (
     bundles,
     checkout,
@@ -48,7 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.limiters = Limiters(settings)
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        per_path={"/v1/events": settings.max_events_body_bytes},
+    )
+    app.add_middleware(SecurityHeaders)
     for module in (
         health,
         stores,

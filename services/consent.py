@@ -69,7 +69,9 @@ def unsubscribe_url(public_base_url: str, secret: str, store_id: str, message_id
 
 
 def valid_unsubscribe_token(secret: str, store_id: str, message_id: str, token: str) -> bool:
-    return hmac.compare_digest(unsubscribe_token(secret, store_id, message_id), token)
+    # Bytes, not str: compare_digest refuses non-ASCII str, and a link's token is anyone's input.
+    expected = unsubscribe_token(secret, store_id, message_id).encode()
+    return hmac.compare_digest(expected, token.encode())
 
 
 async def unsubscribe_by_message(session: AsyncSession, store_id: str, message_id: str) -> bool:

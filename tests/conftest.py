@@ -50,6 +50,10 @@ def settings(database_url: str) -> Settings:
         task_queue=f"test-{uuid.uuid4().hex[:8]}",
         storefront_base_url="https://shop.test",
         relay_poll_seconds=0.2,
+        # Tests call the api far faster than a storefront would; tests/api/test_limits.py builds
+        # an app of its own with the limits on.
+        public_rate_limit=0,
+        key_rate_limit=0,
         # Nothing listens here: the api's readiness check must see Temporal as down.
         temporal_address=f"127.0.0.1:{free_port()}",
     )

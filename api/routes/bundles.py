@@ -2,16 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.deps import SecretKey, SessionDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from api.schemas.bundles import BundleIn, BundleOut
 from api.schemas.common import Page
 from services import bundles
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
-router = APIRouter(
+router = guarded_router(
     prefix="/v1/bundles",
     tags=["bundles"],
     responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA, 422: ERROR_SCHEMA},

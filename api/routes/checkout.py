@@ -1,15 +1,15 @@
 """Checkout: price a cart, and complete it atomically at order time."""
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import AnyKey, SecretKey, SessionDep, SettingsDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from api.schemas.checkout import CheckoutCompleteIn, CheckoutIn, CompletedOut, PricedCartOut
 from services.checkout import complete_checkout, evaluate_checkout
 from services.checkout_inputs import CheckoutItem, CheckoutRequest
 
-router = APIRouter(
+router = guarded_router(
     prefix="/v1/checkout",
     tags=["checkout"],
     responses={401: ERROR_SCHEMA, 422: ERROR_SCHEMA},

@@ -2,17 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.deps import SecretKey, SessionDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.coupons import CouponBatchIn, CouponBatchOut, CouponIn, CouponOut
 from services import coupons
 from services.coupons import CouponTerms
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
-router = APIRouter(
+router = guarded_router(
     prefix="/v1/coupons",
     tags=["coupons"],
     responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA, 422: ERROR_SCHEMA},

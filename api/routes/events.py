@@ -1,13 +1,12 @@
 """Event intake from the commerce platform."""
 
-from fastapi import APIRouter
-
 from api.deps import SecretKey, SessionDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from api.schemas.events import EventBatch, EventsAccepted
 from services.intake import accept_events
 
-router = APIRouter(prefix="/v1/events", tags=["events"])
+router = guarded_router(prefix="/v1/events", tags=["events"])
 
 
 @router.post(

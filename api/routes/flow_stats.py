@@ -3,15 +3,16 @@
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import AwareDatetime
 
 from api.deps import SecretKey, SessionDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from services.errors import InvalidInput
 from services.flow_stats import flow_stats
 
-router = APIRouter(
+router = guarded_router(
     prefix="/v1/flows", tags=["flows"], responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA}
 )
 

@@ -1,15 +1,14 @@
 """Automated-message flows: read and replace their configuration (each PUT is a new version)."""
 
-from fastapi import APIRouter
-
 from api.deps import SecretKey, SessionDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.flows import FlowOut
 from services.flow_config import FLOW_KINDS, FlowConfig
 from services.flows import current_flow, save_flow
 
-router = APIRouter(
+router = guarded_router(
     prefix="/v1/flows", tags=["flows"], responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA}
 )
 

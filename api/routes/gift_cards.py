@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.deps import SecretKey, SessionDep, SettingsDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.gift_cards import (
     GiftCardIn,
@@ -19,7 +20,7 @@ from services import gift_cards
 from services.codes import mask_gift_card
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
-router = APIRouter(
+router = guarded_router(
     prefix="/v1/gift-cards",
     tags=["gift cards"],
     responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA, 422: ERROR_SCHEMA},

@@ -2,14 +2,15 @@
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from temporalio.client import Client
 
+from api.guard import guarded_router
 from config import Settings
 
-router = APIRouter(tags=["health"])
+router = guarded_router(tags=["health"])
 
 
 @router.get("/healthz")

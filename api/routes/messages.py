@@ -2,16 +2,17 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.deps import SecretKey, SessionDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.messages import MessageOut
 from services.messages import list_messages
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
-router = APIRouter(
+router = guarded_router(
     prefix="/v1/messages", tags=["messages"], responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA}
 )
 Status = Literal["pending", "sent", "delivered", "failed", "suppressed"]

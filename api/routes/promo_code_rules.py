@@ -1,15 +1,14 @@
 """Promo-code rules: where flow messages take their one-off codes from."""
 
-from fastapi import APIRouter
-
 from api.deps import SecretKey, SessionDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.promo_code_rules import PromoCodeRuleIn, PromoCodeRuleOut, PromoCodeRulePatch
 from models import PromoCodeRule
 from services import promo_codes
 
-router = APIRouter(
+router = guarded_router(
     prefix="/v1/promo-code-rules",
     tags=["promo-code rules"],
     responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA},

@@ -3,17 +3,18 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.deps import SecretKey, SessionDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.promotions import PromotionIn, PromotionOut, PromotionPatch
 from models import Promotion
 from services import promotions
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
-router = APIRouter(
+router = guarded_router(
     prefix="/v1/promotions",
     tags=["promotions"],
     responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA, 422: ERROR_SCHEMA},

@@ -2,15 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.deps import AnyKey, SecretKey, SessionDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from api.schemas.recommendations import PinsIn, PinsOut, RecommendationsOut, RecommendedProduct
 from services import recommendations
 from services.recommendations import Kind
 
-router = APIRouter(tags=["recommendations"], responses={401: ERROR_SCHEMA, 404: ERROR_SCHEMA})
+router = guarded_router(tags=["recommendations"], responses={401: ERROR_SCHEMA, 404: ERROR_SCHEMA})
 
 
 @router.put(

@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.deps import SecretKey, SessionDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.store_credit import (
     StoreCreditBalance,
@@ -16,7 +17,7 @@ from api.schemas.store_credit import (
 from services import store_credit
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
-router = APIRouter(
+router = guarded_router(
     prefix="/v1/customers/{customer_id}/store-credit",
     tags=["store credit"],
     responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA, 422: ERROR_SCHEMA},

@@ -1,13 +1,14 @@
 """Store provisioning and API keys (operator token)."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from api.deps import Operator, SessionDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from api.schemas.stores import KeyCreate, KeyOut, StoreCreate, StoreOut
 from services import stores
 
-router = APIRouter(prefix="/v1/stores", tags=["stores"], responses={401: ERROR_SCHEMA})
+router = guarded_router(prefix="/v1/stores", tags=["stores"], responses={401: ERROR_SCHEMA})
 
 
 @router.post("", status_code=201, response_model=StoreOut)

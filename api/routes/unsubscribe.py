@@ -3,15 +3,17 @@ the button, and mail clients' one-click unsubscribe (RFC 8058), POST to the same
 
 import html
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from api.deps import SessionDep, SettingsDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from services.consent import unsubscribe_by_message, valid_unsubscribe_token
 from services.errors import NotFound
 
-router = APIRouter(prefix="/v1/unsubscribe", tags=["unsubscribe"], responses={404: ERROR_SCHEMA})
+router = guarded_router(
+    prefix="/v1/unsubscribe", tags=["unsubscribe"], responses={404: ERROR_SCHEMA}
+)
 PAGE = "<!DOCTYPE html><html><body style='font-family:sans-serif'>{}</body></html>"
 
 

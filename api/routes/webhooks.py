@@ -7,12 +7,13 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import ImmutableMultiDict
 
 from api.deps import SessionDep, SettingsDep
 from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
 from config import Settings
 from services.errors import InvalidInput
 from services.provider_events import (
@@ -23,7 +24,7 @@ from services.provider_events import (
 from services.stores import get_store
 from services.webhook_signatures import check_sendgrid_signature, check_twilio_signature
 
-router = APIRouter(
+router = guarded_router(
     prefix="/v1/webhooks", tags=["webhooks"], responses={401: ERROR_SCHEMA, 404: ERROR_SCHEMA}
 )
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
