@@ -3,6 +3,7 @@ a domain rule, bad input, a body that is not JSON or too large, a limit, a depen
 down (503 with Retry-After, so a platform retries), or a bug (500, logged, details withheld)."""
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -37,6 +38,11 @@ ERROR_RESPONSE: dict[str, Any] = {
     "description": "An error, in the envelope",
 }
 ERROR_SCHEMA = ERROR_RESPONSE  # the name the routes use
+# The same, by reference, for routes whose own answers are not JSON (pages).
+ERROR_JSON: dict[str, Any] = {
+    "description": ERROR_RESPONSE["description"],
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+}
 
 
 class RateLimited(DomainError):
@@ -48,7 +54,7 @@ class RateLimited(DomainError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+def _json(status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -74,6 +80,7 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
 
 
 _HTTP_CODES = {
+    400: "invalid_body",
     404: "not_found",
     405: "method_not_allowed",
     413: "body_too_large",
@@ -83,8 +90,11 @@ _HTTP_CODES = {
 
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status == 400:  # FastAPI could not parse the body (not UTF-8, a broken form)
+        status = 422
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return _json(exc.status_code, error_body(code, str(exc.detail)), exc.headers)
+    return _json(status, error_body(code, str(exc.detail)), exc.headers)
 
 
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:

@@ -5,7 +5,7 @@ the checks: every router is made by `guarded_router`, and a test holds every rou
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from enum import StrEnum
 from typing import Any
 
@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import compile_path
 
 from api import deps
-from api.errors import ERROR_RESPONSE, RateLimited
+from api.errors import ERROR_JSON, ERROR_RESPONSE, RateLimited
 from api.input_rules import REASON, bad_body_fields, bad_fields
 from api.rate_limit import RateLimiter
 from config import Settings
@@ -24,7 +24,7 @@ from models.database import SessionMaker
 from services.errors import Forbidden, InvalidInput, Unauthorized
 from services.stores import authenticate
 
-Handler = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 UNLIMITED_PATHS = {"/healthz", "/readyz"}  # probes of load balancers are never throttled
 
 
@@ -134,10 +134,11 @@ async def _check_input(request: Request) -> None:
 class GuardedRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         self.access = access_of(get_dependant(path=path, call=endpoint))
-        kwargs["responses"] = {
-            **_standard_responses(path, self.access),
-            **(kwargs.get("responses") or {}),
-        }
+        responses = {**_standard_responses(path, self.access), **(kwargs.get("responses") or {})}
+        if getattr(kwargs.get("response_class"), "media_type", None) == "text/html":
+            # FastAPI would document a page's errors as text/html; they are JSON like any other.
+            responses = {s: ERROR_JSON if r is ERROR_RESPONSE else r for s, r in responses.items()}
+        kwargs["responses"] = responses
         kwargs["openapi_extra"] = {**(kwargs.get("openapi_extra") or {}), "x-access": self.access}
         super().__init__(path, endpoint, **kwargs)
 

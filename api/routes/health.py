@@ -4,6 +4,7 @@ import asyncio
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 from temporalio.client import Client
 
@@ -19,7 +20,13 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+class Readiness(BaseModel):
+    status: str
+    database: str
+    temporal: str
+
+
+@router.get("/readyz", responses={200: {"model": Readiness}, 503: {"model": Readiness}})
 async def readyz(request: Request) -> JSONResponse:
     """The database and Temporal are reachable (200), or not (503)."""
     settings: Settings = request.app.state.settings

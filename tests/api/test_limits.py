@@ -82,8 +82,7 @@ async def test_too_many_requests_is_429_per_key_and_per_ip(
     # The storefront's endpoints are limited per client IP, whatever the key.
     path = "/v1/storefront/products/p_1/recommendations"
     public = [
-        (await limited.get(path, headers=store.auth("publishable"))).status_code
-        for _ in range(10)
+        (await limited.get(path, headers=store.auth("publishable"))).status_code for _ in range(10)
     ]
     assert 429 in public and public[0] != 429
     # Probes are never throttled.
