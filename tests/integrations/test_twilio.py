@@ -61,7 +61,8 @@ async def test_an_sms_reaches_twilio_with_a_status_callback(provider_server: HTT
         "To": "+14155550123",
         "From": "+15550001111",
         "Body": "Your cart is waiting https://shop.test/cart/k_1",
-        "StatusCallback": "https://engine.test/v1/webhooks/twilio/st_1/status",
+        # Our message id rides along: a callback finds the message even without its SID.
+        "StatusCallback": "https://engine.test/v1/webhooks/twilio/st_1/status?message_id=msg_1",
     }
 
 
@@ -153,7 +154,9 @@ async def test_the_send_activity_logs_the_provider_and_renders_template_variable
     assert result.status == "sent"
     form = received_form(provider_server)
     assert json.loads(form["ContentVariables"]) == {"1": "Ana"}
-    assert form["StatusCallback"] == f"https://engine.test/v1/webhooks/twilio/{store.id}/status"
+    assert form["StatusCallback"] == (
+        f"https://engine.test/v1/webhooks/twilio/{store.id}/status?message_id={result.message_id}"
+    )
     row = await message_row(sessionmaker, result.message_id)
     assert (row.status, row.provider, row.provider_message_id) == ("sent", "twilio", "SM333")
 
