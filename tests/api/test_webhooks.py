@@ -290,3 +290,52 @@ async def test_stop_to_the_shared_number_holds_in_every_store(
         assert not (await customer_row(sessionmaker, store_id)).consent_sms
     forged = await hooks.post("/v1/webhooks/twilio/inbound", data={**form, "Body": "START"})
     assert forged.status_code == 401
+
+
+async def test_a_stale_or_future_sendgrid_batch_is_refused_and_changes_nothing(
+    hooks: httpx.AsyncClient, store: StoreKeys, sessionmaker: SessionMaker
+) -> None:
+    message_id = await add_message(sessionmaker, store.id, channel="email")
+    path = f"/v1/webhooks/sendgrid/{store.id}/events"
+    body = json.dumps([sendgrid_event(message_id, "delivered", f"e-{uuid.uuid4().hex}")]).encode()
+    for offset in (-301, -3600, 301):  # validly signed, but captured earlier or clock games
+        response = await hooks.post(
+            path, content=body, headers=sendgrid_headers(body, now_stamp(offset))
+        )
+        assert response.status_code == 401, response.text
+        error = response.json()["error"]
+        assert error["code"] == "stale_webhook"
+        assert set(error) == {"code", "message", "details"}
+        assert await status_of(sessionmaker, message_id) == "sent"
+    # Nothing was recorded as seen: the same events, signed now, apply.
+    response = await hooks.post(path, content=body, headers=sendgrid_headers(body, now_stamp(-5)))
+    assert response.json()["applied"] == 1
+    assert await status_of(sessionmaker, message_id) == "delivered"
+
+
+@pytest.mark.parametrize("shared", [False, True])
+async def test_a_replayed_start_does_not_subscribe_a_number_that_sent_stop(
+    hooks: httpx.AsyncClient, store: StoreKeys, sessionmaker: SessionMaker, shared: bool
+) -> None:
+    phone = f"+1415{uuid.uuid4().int % 10**7:07d}"
+    await add_customer(sessionmaker, store.id, phone=phone)
+    path = "/v1/webhooks/twilio/inbound" if shared else f"/v1/webhooks/twilio/{store.id}/inbound"
+    stop, start, stop_again = (
+        {"MessageSid": sid(), "From": phone, "Body": word, "To": "+15550001111"}
+        for word in ("STOP", "START", "STOP")
+    )
+    for form in (stop, start, stop_again):
+        assert (await twilio_post(hooks, path, form)).status_code == 200
+    assert not (await customer_row(sessionmaker, store.id)).consent_sms
+
+    # The captured START, signed by Twilio, sent again: acknowledged, and nothing changes.
+    replayed = await twilio_post(hooks, path, start)
+    assert replayed.status_code == 200
+    assert replayed.text.endswith("<Response/>")
+    assert not (await customer_row(sessionmaker, store.id)).consent_sms
+    # Without a MessageSid a message cannot be told from a replay: refused.
+    unnamed = {k: v for k, v in start.items() if k != "MessageSid"}
+    response = await twilio_post(hooks, path, unnamed)
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "MessageSid"
+    assert not (await customer_row(sessionmaker, store.id)).consent_sms
