@@ -4,6 +4,7 @@ status callback URL on every one, WhatsApp through approved Content templates.""
 import asyncio
 import json
 import logging
+import ssl
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -12,7 +13,8 @@ from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.exceptions import SSLError as TLSError
 
 from integrations.messaging import (
     AmbiguousSendError,
@@ -143,14 +145,20 @@ class TwilioProvider:
 
 
 def _maybe_received(exc: requests.RequestException) -> bool:
-    """True when the request may have reached Twilio. The SDK's adapter retries nothing, so a
-    failure to connect (refused, connect timeout, DNS, TLS) comes as a `MaxRetryError` inside
-    `ConnectionError`; once connected, a reset or a closed connection comes as a bare
-    `ProtocolError` or `OSError`, a lost answer as `ReadTimeout` or a broken body."""
-    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+    """True when the request may have reached Twilio. The SDK's adapter retries nothing: a
+    failure to connect (refused, DNS, connect timeout) comes as a `ConnectTimeoutError` inside a
+    `MaxRetryError`; once connected, a reset or a closed connection comes as a `ProtocolError`, a
+    lost answer as `ReadTimeout` or a broken body. TLS errors come the same way before the
+    request and in the middle of the answer: only a refused certificate is surely before."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.ProxyError)):
         return False
     if isinstance(exc, requests.ConnectionError):
-        return not (exc.args and isinstance(exc.args[0], MaxRetryError))
+        cause = exc.args[0] if exc.args else None
+        reason = cause.reason if isinstance(cause, MaxRetryError) else cause
+        if isinstance(reason, ConnectTimeoutError):
+            return False
+        tls = reason.args[0] if isinstance(reason, TLSError) and reason.args else None
+        return not isinstance(tls, ssl.SSLCertVerificationError)
     return isinstance(
         exc,
         (
