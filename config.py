@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_base_url: str | None = None  # None: the real API
+    # How long a provider call may take (connect, then each read). Below the step's 15 s
+    # timeout, so the step itself records a call that got no answer as `unknown`.
+    provider_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Signs the unsubscribe links of emails, so a link works only for its own message.
     unsubscribe_secret: str = DEV_UNSUBSCRIBE_SECRET
     worker_max_cached_workflows: int = Field(default=10_000, ge=0)

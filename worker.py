@@ -55,6 +55,7 @@ def message_provider(settings: Settings) -> MessageProvider:
             settings.sendgrid_from_email,
             unsubscribe,
             host=settings.sendgrid_host,
+            timeout=settings.provider_timeout_seconds,
         )
     if settings.sms_provider == "twilio":
         assert settings.twilio_account_sid and settings.twilio_auth_token
@@ -65,6 +66,7 @@ def message_provider(settings: Settings) -> MessageProvider:
             whatsapp_from=settings.twilio_whatsapp_from,
             status_callback_url=public + TWILIO_STATUS_PATH,
             base_url=settings.twilio_base_url,
+            timeout=settings.provider_timeout_seconds,
         )
     return ChannelProviders(email=email, phone=phone)
 
@@ -88,7 +90,6 @@ def build_worker(client: Client, sessionmaker: SessionMaker, settings: Settings)
         # history (in a new sandbox) at its next step.
         max_cached_workflows=settings.worker_max_cached_workflows,
     )
-
 
 
 def build_relay(client: Client, sessionmaker: SessionMaker, settings: Settings) -> Relay:

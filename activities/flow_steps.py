@@ -3,7 +3,12 @@
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from integrations.messaging import MessageProvider, PermanentSendError, provider_for
+from integrations.messaging import (
+    AmbiguousSendError,
+    MessageProvider,
+    PermanentSendError,
+    provider_for,
+)
 from models.database import SessionMaker
 from services.event_log import close_run
 from services.flow_messages import StepContext, decide_step
@@ -12,6 +17,7 @@ from services.flow_sending import (
     prepare_send,
     record_refusal,
     record_sent,
+    record_unknown,
     release_send,
 )
 from workflows.types import GateDecision, RunClosed, SendResult, StepOutcome, StepRequest
@@ -89,6 +95,11 @@ class FlowActivities:
                 async with self._sessionmaker.begin() as session:
                     await record_refusal(session, ctx, prepared.message, refusal, sender.name)
                 failure = refusal
+            except AmbiguousSendError:
+                # Maybe accepted: never sent again, so the step ends here (no retry).
+                async with self._sessionmaker.begin() as session:
+                    await record_unknown(session, prepared.message_id)
+                return SendResult(message_id=prepared.message_id, status="unknown")
             except Exception:
                 async with self._sessionmaker.begin() as session:
                     await release_send(session, prepared.message_id)

@@ -46,7 +46,14 @@ class PermanentSendError(Exception):
 
 
 class TransientSendError(Exception):
-    """The provider could not take the message now (rate limit, outage, network): retry later."""
+    """The provider could not take the message now (rate limit, outage, no connection): retry
+    later. Raised only when the provider surely did not accept the message."""
+
+
+class AmbiguousSendError(Exception):
+    """The request may have reached the provider (a read timeout, a connection dropped after the
+    request was sent, an incomplete answer): the message may be on its way. Never send it again;
+    the provider's status callback or event tells what happened."""
 
 
 class LogProvider:

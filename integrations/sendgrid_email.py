@@ -9,11 +9,17 @@ import re
 from collections.abc import Callable
 from http.client import HTTPException
 from typing import Any
+from urllib.error import URLError
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
-from integrations.messaging import OutgoingMessage, PermanentSendError, TransientSendError
+from integrations.messaging import (
+    AmbiguousSendError,
+    OutgoingMessage,
+    PermanentSendError,
+    TransientSendError,
+)
 
 log = logging.getLogger("shopstar.sendgrid")
 
@@ -102,8 +108,17 @@ class SendGridProvider:
             # `from None`: the SDK's error text can quote the address, and the chain would
             # travel into the workflow history.
             raise _failure(exc) from None
-        except (OSError, HTTPException) as exc:  # URLError and timeouts are OSErrors
-            raise TransientSendError(f"sendgrid unreachable: {type(exc).__name__}") from None
+        except URLError as exc:
+            # urllib wraps in URLError only what fails before the request was sent whole
+            # (refused, connect timeout, DNS, TLS): SendGrid cannot have taken the message.
+            raise TransientSendError(f"sendgrid unreachable: {type(exc.reason).__name__}") from None
+        except (OSError, HTTPException) as exc:
+            # Sent, then no answer (read timeout, reset, incomplete response): maybe accepted.
+            log.warning(
+                "sendgrid outcome unknown",
+                extra={"message_id": message.message_id, "error": type(exc).__name__},
+            )
+            raise AmbiguousSendError(f"sendgrid did not answer: {type(exc).__name__}") from None
 
     def _post(self, request: dict[str, Any]) -> str:
         response = self._client.client.mail.send.post(request_body=request, timeout=self._timeout)

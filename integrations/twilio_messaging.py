@@ -4,16 +4,24 @@ status callback URL on every one, WhatsApp through approved Content templates.""
 import asyncio
 import json
 import logging
+import ssl
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.exceptions import SSLError as TLSError
 
-from integrations.messaging import OutgoingMessage, PermanentSendError, TransientSendError
+from integrations.messaging import (
+    AmbiguousSendError,
+    OutgoingMessage,
+    PermanentSendError,
+    TransientSendError,
+)
 
 log = logging.getLogger("shopstar.twilio")
 # The SDK logs every request at INFO; ours say what matters.
@@ -21,6 +29,9 @@ _sdk_log = logging.getLogger("shopstar.twilio.sdk")
 _sdk_log.setLevel(logging.WARNING)
 
 UNSUBSCRIBED = 21610
+# The status callback URL carries our message id, so a callback finds the message even when the
+# SID never came back to us (the answer to the create call was lost). Twilio signs the whole URL.
+MESSAGE_ID_PARAM = "message_id"
 # Reasons we write ourselves: Twilio's own messages quote the number.
 REASONS = {
     UNSUBSCRIBED: "the recipient replied STOP to this sender",
@@ -93,9 +104,7 @@ class TwilioProvider:
         params: dict[str, Any] = {
             "to": with_channel(message.to, message.channel),
             "from_": with_channel(sender, message.channel),
-            "status_callback": self._status_callback_url.replace(
-                "{store_id}", message.store_id or ""
-            ),
+            "status_callback": self.status_callback(message),
         }
         if message.channel == "whatsapp" and message.content_sid:
             params["content_sid"] = message.content_sid
@@ -103,6 +112,11 @@ class TwilioProvider:
         else:
             params["body"] = message.body
         return params
+
+    def status_callback(self, message: OutgoingMessage) -> str:
+        url = self._status_callback_url.replace("{store_id}", message.store_id or "")
+        query = urlencode({MESSAGE_ID_PARAM: message.message_id})
+        return f"{url}{'&' if '?' in url else '?'}{query}"
 
     async def send(self, message: OutgoingMessage) -> str:
         params = self.message_params(message)
@@ -118,10 +132,41 @@ class TwilioProvider:
             # into the workflow history.
             raise _failure(int(exc.status), exc.code) from None
         except requests.RequestException as exc:
-            raise TransientSendError(f"twilio unreachable: {type(exc).__name__}") from None
+            name = type(exc).__name__
+            if not _maybe_received(exc):
+                raise TransientSendError(f"twilio unreachable: {name}") from None
+            log.warning(
+                "twilio outcome unknown", extra={"message_id": message.message_id, "error": name}
+            )
+            raise AmbiguousSendError(f"twilio did not answer: {name}") from None
 
     def _create(self, params: dict[str, Any]) -> str:
         return str(self._client.messages.create(**params).sid)
+
+
+def _maybe_received(exc: requests.RequestException) -> bool:
+    """True when the request may have reached Twilio. The SDK's adapter retries nothing: a
+    failure to connect (refused, DNS, connect timeout) comes as a `ConnectTimeoutError` inside a
+    `MaxRetryError`; once connected, a reset or a closed connection comes as a `ProtocolError`, a
+    lost answer as `ReadTimeout` or a broken body. TLS errors come the same way before the
+    request and in the middle of the answer: only a refused certificate is surely before."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.ProxyError)):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        cause = exc.args[0] if exc.args else None
+        reason = cause.reason if isinstance(cause, MaxRetryError) else cause
+        if isinstance(reason, ConnectTimeoutError):
+            return False
+        tls = reason.args[0] if isinstance(reason, TLSError) and reason.args else None
+        return not isinstance(tls, ssl.SSLCertVerificationError)
+    return isinstance(
+        exc,
+        (
+            requests.ReadTimeout,
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ),
+    )
 
 
 def _failure(status: int, code: int | None) -> Exception:

@@ -3,10 +3,12 @@
 1. `prepare_send`: the step's row (unique idempotency key) is rendered and marked as handed to
    the provider, and committed before the call;
 2. the provider call, outside any transaction;
-3. `record_sent` / `record_refusal` / `release_send` with the answer.
+3. `record_sent` / `record_refusal` / `release_send` / `record_unknown` with the answer.
 
 A retry that finds the row marked but not answered knows that the worker died during the call:
-the provider probably took the message, so it is counted as sent rather than sent twice."""
+the provider probably took the message, so it is counted as sent rather than sent twice. A call
+that may have reached the provider but got no answer (a read timeout, a dropped connection) makes
+the row `unknown`: it is not sent again either, and the provider's callback settles it."""
 
 from dataclasses import dataclass
 
@@ -24,6 +26,7 @@ from services.message_log import (
     mark_send_started,
     mark_sent,
     mark_suppressed,
+    mark_unknown,
     record_step,
 )
 from services.promo_codes import issue_code
@@ -132,6 +135,10 @@ async def record_refusal(
     )
     if refusal.withdraws_consent and ctx.customer_id is not None:
         await set_customer_consent(session, ctx.store_id, ctx.customer_id, ctx.channel, False)
+
+
+async def record_unknown(session: AsyncSession, message_id: str) -> None:
+    await mark_unknown(session, message_id)
 
 
 async def release_send(session: AsyncSession, message_id: str) -> None:

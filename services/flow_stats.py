@@ -25,6 +25,7 @@ async def flow_stats(
                 "sent": 0,
                 "delivered": 0,
                 "failed": 0,
+                "unknown": 0,
                 "suppressed": {},
                 "conversions": 0,
                 "revenue": [],
@@ -50,6 +51,8 @@ async def flow_stats(
             row["delivered"] += count if status == "delivered" else 0
         elif status == "failed":
             row["failed"] += count
+        elif status == "unknown":  # handed over, no answer yet: not counted as sent
+            row["unknown"] += count
     conversions = await session.execute(
         select(Conversion.step, Conversion.currency, func.count(), func.sum(Conversion.revenue))
         .where(

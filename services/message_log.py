@@ -107,6 +107,19 @@ async def mark_sent(
     )
 
 
+async def mark_unknown(session: AsyncSession, message_id: str) -> None:
+    """The request may have reached the provider, which did not answer: the message is never
+    sent again, and the provider's callback or event settles its status. `sent_at` is set: the
+    shopper may have it, and the caps that look at recent messages should count it."""
+    now = datetime.now(UTC)
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == "pending")
+        .values(status="unknown", sent_at=now, updated_at=now)
+    )
+    log.warning("message outcome unknown", extra={"message_id": message_id})
+
+
 async def mark_failed(
     session: AsyncSession,
     message_id: str,

@@ -166,7 +166,8 @@ async def _similar_message_since(session: AsyncSession, gate: GateInput, since: 
             Message.store_id == gate.store_id,
             Message.customer_id == gate.customer_id,
             Message.flow == gate.flow,
-            Message.status.in_(("sent", "delivered")),
+            # `unknown`: the provider may have taken it, so it counts against the cap.
+            Message.status.in_(("unknown", "sent", "delivered")),
             Message.sent_at >= since,
             Message.idempotency_key.not_like(f"{gate.workflow_id}:{gate.run_key}:%"),
         )

@@ -1,6 +1,7 @@
 """Provider webhooks carry no API key: their signature is the authentication. Each check raises
 `Unauthorized` before anything is read from or written to the store."""
 
+import time
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -9,6 +10,10 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 
 from services.errors import Unauthorized
+
+# A signed event batch older than this (or this far ahead of our clock) is refused: a captured
+# batch cannot be replayed later. SendGrid delivers within seconds and retries with new ones.
+SENDGRID_MAX_AGE_SECONDS = 300
 
 
 def check_twilio_signature(
@@ -28,9 +33,14 @@ def _verifier(public_key: str) -> tuple[EventWebhook, Any]:
 
 
 def check_sendgrid_signature(
-    public_key: str | None, body: bytes, signature: str | None, timestamp: str | None
+    public_key: str | None,
+    body: bytes,
+    signature: str | None,
+    timestamp: str | None,
+    now: float | None = None,
 ) -> None:
-    """ECDSA over the timestamp and the raw body, as received: never re-serialised JSON."""
+    """ECDSA over the timestamp and the raw body, as received: never re-serialised JSON; and
+    the signed timestamp within `SENDGRID_MAX_AGE_SECONDS` of `now`."""
     if not public_key:
         raise Unauthorized(
             "sendgrid webhooks are not configured (SHOPSTAR_SENDGRID_WEBHOOK_PUBLIC_KEY)"
@@ -45,3 +55,13 @@ def check_sendgrid_signature(
         valid = False
     if not valid:
         raise Unauthorized("invalid X-Twilio-Email-Event-Webhook-Signature")
+    try:
+        age = (time.time() if now is None else now) - int(timestamp)
+    except ValueError:
+        age = None
+    if age is None or abs(age) > SENDGRID_MAX_AGE_SECONDS:
+        raise Unauthorized(
+            "X-Twilio-Email-Event-Webhook-Timestamp is not within 5 minutes of now: "
+            "a stale or replayed batch",
+            code="stale_webhook",
+        )

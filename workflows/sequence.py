@@ -162,7 +162,8 @@ class FlowSequence:
             if await self._held_until_ended(outcome.hold_until):
                 return self.ending
         state.next_step += 1
-        if outcome.status != "suppressed":  # sent (or delivered, by a retry's count)
+        # sent, unknown (maybe sent: never sent again), or delivered by a retry's count
+        if outcome.status != "suppressed":
             state.sent_steps += 1
             return None
         state.last_reason = outcome.reason

@@ -15,7 +15,7 @@ from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 router = guarded_router(
     prefix="/v1/messages", tags=["messages"], responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA}
 )
-Status = Literal["pending", "sent", "delivered", "failed", "suppressed"]
+Status = Literal["pending", "unknown", "sent", "delivered", "failed", "suppressed"]
 
 
 @router.get("", response_model=Page[MessageOut], responses={422: ERROR_SCHEMA})

@@ -15,7 +15,7 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from config import Settings
-from services.errors import InvalidInput
+from services.errors import InvalidInput, invalid_field
 from services.provider_events import (
     apply_sendgrid_events,
     apply_twilio_inbound,
@@ -51,9 +51,15 @@ async def _signed_twilio_form(request: Request, settings: Settings) -> Immutable
 
 @router.post("/twilio/{store_id}/status", status_code=204, response_class=Response)
 async def twilio_status(
-    store_id: str, request: Request, session: SessionDep, settings: SettingsDep
+    store_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    message_id: str | None = None,
 ) -> Response:
-    """Twilio's status callback of a message we sent: the status moves forward only."""
+    """Twilio's status callback of a message we sent: the status moves forward only. The URL we
+    gave Twilio carries our `message_id` (signed with the rest of the URL), so a message whose
+    SID never came back to us is found too."""
     form = await _signed_twilio_form(request, settings)
     await get_store(session, store_id)
     await apply_twilio_status(
@@ -62,6 +68,7 @@ async def twilio_status(
         form.get("MessageSid", ""),
         form.get("MessageStatus", ""),
         form.get("ErrorCode") or None,
+        message_id,
     )
     return Response(status_code=204)
 
@@ -72,11 +79,16 @@ async def _inbound(
     form = await _signed_twilio_form(request, settings)
     if store_id is not None:
         await get_store(session, store_id)
-    await apply_twilio_inbound(session, store_id, form.get("From", ""), form.get("Body", ""))
+    message_sid = form.get("MessageSid", "")
+    if not message_sid:  # Twilio always sends it: it is what makes a replay harmless
+        raise invalid_field("MessageSid", "required")
+    await apply_twilio_inbound(
+        session, store_id, message_sid, form.get("From", ""), form.get("Body", "")
+    )
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
-@router.post("/twilio/{store_id}/inbound", response_class=Response)
+@router.post("/twilio/{store_id}/inbound", response_class=Response, responses={422: ERROR_SCHEMA})
 async def twilio_inbound(
     store_id: str, request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:
@@ -84,7 +96,7 @@ async def twilio_inbound(
     return await _inbound(store_id, request, session, settings)
 
 
-@router.post("/twilio/inbound", response_class=Response)
+@router.post("/twilio/inbound", response_class=Response, responses={422: ERROR_SCHEMA})
 async def twilio_inbound_shared(
     request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:

@@ -3,6 +3,8 @@ changes nothing); statuses only move forward; opt-outs reach consent; replays ch
 
 import base64
 import json
+import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
@@ -61,13 +63,22 @@ async def twilio_post(
     )
 
 
-def sendgrid_headers(body: bytes, timestamp: str = "1764000000") -> dict[str, str]:
+def now_stamp(offset: int = 0) -> str:
+    return str(int(time.time()) + offset)
+
+
+def sendgrid_headers(body: bytes, timestamp: str | None = None) -> dict[str, str]:
+    timestamp = timestamp or now_stamp()
     signature = SIGNING_KEY.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
     return {
         "Content-Type": "application/json",
         "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
         "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
     }
+
+
+def sid() -> str:
+    return f"SM{uuid.uuid4().hex}"
 
 
 async def status_of(sessionmaker: SessionMaker, message_id: str) -> str:
@@ -136,7 +147,8 @@ async def test_stop_and_start_replies_change_the_channel_consent(
     path = f"/v1/webhooks/twilio/{store.id}/inbound"
 
     async def reply(sender: str, body: str) -> None:
-        response = await twilio_post(hooks, path, {"From": sender, "Body": body, "To": "+1555"})
+        form = {"MessageSid": sid(), "From": sender, "Body": body, "To": "+1555"}
+        response = await twilio_post(hooks, path, form)
         assert response.status_code == 200, response.text
         assert response.headers["content-type"].startswith("text/xml")
         assert response.text.endswith("<Response/>")
@@ -205,7 +217,7 @@ async def test_sendgrid_events_set_statuses_and_email_consent_once(
         customer = await session.get(Customer, (store.id, "c_2"))
         assert customer is not None
         customer.consent_email = True
-    response = await hooks.post(path, content=body, headers=sendgrid_headers(body, "1764000999"))
+    response = await hooks.post(path, content=body, headers=sendgrid_headers(body, now_stamp(1)))
     assert response.json() == {"applied": 0, "duplicates": 1, "ignored": 0}
     assert (await customer_row(sessionmaker, store.id, "c_2")).consent_email
 
@@ -218,12 +230,12 @@ async def test_a_bad_or_missing_sendgrid_signature_is_401_and_changes_nothing(
     body = json.dumps([sendgrid_event(message_id, "delivered", "e-bad")]).encode()
     tampered = body.replace(b"delivered", b"bounce\x20\x20\x20")
     other_key = ec.generate_private_key(ec.SECP256R1())
-    forged = other_key.sign(b"1764000000" + body, ec.ECDSA(hashes.SHA256()))
+    forged = other_key.sign(now_stamp().encode() + body, ec.ECDSA(hashes.SHA256()))
     for content, headers in [
         (body, {"Content-Type": "application/json"}),
         (tampered, sendgrid_headers(body)),
         # The timestamp is signed too.
-        (body, {**sendgrid_headers(body), "X-Twilio-Email-Event-Webhook-Timestamp": "1764000001"}),
+        (body, {**sendgrid_headers(body), "X-Twilio-Email-Event-Webhook-Timestamp": "1"}),
         (body, {**sendgrid_headers(body), "X-Twilio-Email-Event-Webhook-Signature": "!!"}),
         (
             body,
@@ -272,9 +284,58 @@ async def test_stop_to_the_shared_number_holds_in_every_store(
     other = await make_store(api, "Other")
     for store_id in (store.id, other.id):
         await add_customer(sessionmaker, store_id, phone="+14155550199")
-    form = {"From": "+14155550199", "Body": "STOP", "To": "+15550001111"}
+    form = {"MessageSid": sid(), "From": "+14155550199", "Body": "STOP", "To": "+15550001111"}
     assert (await twilio_post(hooks, "/v1/webhooks/twilio/inbound", form)).status_code == 200
     for store_id in (store.id, other.id):
         assert not (await customer_row(sessionmaker, store_id)).consent_sms
     forged = await hooks.post("/v1/webhooks/twilio/inbound", data={**form, "Body": "START"})
     assert forged.status_code == 401
+
+
+async def test_a_stale_or_future_sendgrid_batch_is_refused_and_changes_nothing(
+    hooks: httpx.AsyncClient, store: StoreKeys, sessionmaker: SessionMaker
+) -> None:
+    message_id = await add_message(sessionmaker, store.id, channel="email")
+    path = f"/v1/webhooks/sendgrid/{store.id}/events"
+    body = json.dumps([sendgrid_event(message_id, "delivered", f"e-{uuid.uuid4().hex}")]).encode()
+    for offset in (-301, -3600, 301):  # validly signed, but captured earlier or clock games
+        response = await hooks.post(
+            path, content=body, headers=sendgrid_headers(body, now_stamp(offset))
+        )
+        assert response.status_code == 401, response.text
+        error = response.json()["error"]
+        assert error["code"] == "stale_webhook"
+        assert set(error) == {"code", "message", "details"}
+        assert await status_of(sessionmaker, message_id) == "sent"
+    # Nothing was recorded as seen: the same events, signed now, apply.
+    response = await hooks.post(path, content=body, headers=sendgrid_headers(body, now_stamp(-5)))
+    assert response.json()["applied"] == 1
+    assert await status_of(sessionmaker, message_id) == "delivered"
+
+
+@pytest.mark.parametrize("shared", [False, True])
+async def test_a_replayed_start_does_not_subscribe_a_number_that_sent_stop(
+    hooks: httpx.AsyncClient, store: StoreKeys, sessionmaker: SessionMaker, shared: bool
+) -> None:
+    phone = f"+1415{uuid.uuid4().int % 10**7:07d}"
+    await add_customer(sessionmaker, store.id, phone=phone)
+    path = "/v1/webhooks/twilio/inbound" if shared else f"/v1/webhooks/twilio/{store.id}/inbound"
+    stop, start, stop_again = (
+        {"MessageSid": sid(), "From": phone, "Body": word, "To": "+15550001111"}
+        for word in ("STOP", "START", "STOP")
+    )
+    for form in (stop, start, stop_again):
+        assert (await twilio_post(hooks, path, form)).status_code == 200
+    assert not (await customer_row(sessionmaker, store.id)).consent_sms
+
+    # The captured START, signed by Twilio, sent again: acknowledged, and nothing changes.
+    replayed = await twilio_post(hooks, path, start)
+    assert replayed.status_code == 200
+    assert replayed.text.endswith("<Response/>")
+    assert not (await customer_row(sessionmaker, store.id)).consent_sms
+    # Without a MessageSid a message cannot be told from a replay: refused.
+    unnamed = {k: v for k, v in start.items() if k != "MessageSid"}
+    response = await twilio_post(hooks, path, unnamed)
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "MessageSid"
+    assert not (await customer_row(sessionmaker, store.id)).consent_sms

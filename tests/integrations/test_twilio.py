@@ -2,9 +2,11 @@
 and a permanent refusal through the send activity: failed row, consent, no retry."""
 
 import json
+import ssl
 from typing import Any
 
 import pytest
+import requests
 from pytest_httpserver import HTTPServer
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -61,7 +63,8 @@ async def test_an_sms_reaches_twilio_with_a_status_callback(provider_server: HTT
         "To": "+14155550123",
         "From": "+15550001111",
         "Body": "Your cart is waiting https://shop.test/cart/k_1",
-        "StatusCallback": "https://engine.test/v1/webhooks/twilio/st_1/status",
+        # Our message id rides along: a callback finds the message even without its SID.
+        "StatusCallback": "https://engine.test/v1/webhooks/twilio/st_1/status?message_id=msg_1",
     }
 
 
@@ -153,7 +156,9 @@ async def test_the_send_activity_logs_the_provider_and_renders_template_variable
     assert result.status == "sent"
     form = received_form(provider_server)
     assert json.loads(form["ContentVariables"]) == {"1": "Ana"}
-    assert form["StatusCallback"] == f"https://engine.test/v1/webhooks/twilio/{store.id}/status"
+    assert form["StatusCallback"] == (
+        f"https://engine.test/v1/webhooks/twilio/{store.id}/status?message_id={result.message_id}"
+    )
     row = await message_row(sessionmaker, result.message_id)
     assert (row.status, row.provider, row.provider_message_id) == ("sent", "twilio", "SM333")
 
@@ -180,3 +185,36 @@ async def test_an_opted_out_number_fails_the_step_once_and_withdraws_consent(
     assert (row.status, row.failure_code, row.provider) == ("failed", "21610", "twilio")
     customer = await customer_row(sessionmaker, store.id)
     assert (customer.consent_sms, customer.consent_email) == (False, True)
+
+
+def test_only_errors_before_the_request_was_sent_are_retried() -> None:
+    """How the SDK's errors read (requests' adapter with urllib3, no retries): what failed to
+    connect is transient, what failed after sending may have reached Twilio."""
+    from urllib3.exceptions import (
+        MaxRetryError,
+        NewConnectionError,
+        ProtocolError,
+        ReadTimeoutError,
+    )
+    from urllib3.exceptions import SSLError as TLSError
+
+    from integrations.twilio_messaging import _maybe_received
+
+    def wrapped(reason: Exception) -> MaxRetryError:
+        return MaxRetryError(None, "/Messages.json", reason)  # type: ignore[arg-type]
+
+    refused = NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
+    cert = TLSError(ssl.SSLCertVerificationError("certificate verify failed"))
+    before = [
+        requests.ConnectionError(wrapped(refused)),
+        requests.ConnectTimeout(wrapped(refused)),
+        requests.exceptions.SSLError(wrapped(cert)),
+    ]
+    after = [
+        requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError())),
+        requests.ReadTimeout(ReadTimeoutError(None, "/", "Read timed out.")),  # type: ignore[arg-type]
+        requests.exceptions.SSLError(wrapped(TLSError(ssl.SSLEOFError("EOF in violation")))),
+        requests.exceptions.ChunkedEncodingError(),
+    ]
+    assert [_maybe_received(e) for e in before] == [False] * len(before)
+    assert [_maybe_received(e) for e in after] == [True] * len(after)
