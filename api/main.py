@@ -19,6 +19,7 @@ from api.routes import (
     promo_code_rules,
     promotions,
     recommendations,
+    shopper_tokens,
     store_credit,
     stores,
     unsubscribe,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bundles,
         recommendations,
         checkout,
+        shopper_tokens,
         webhooks,
         unsubscribe,
     ):
