@@ -6,7 +6,8 @@ anyone can call evaluate with it: the answer must tell them no more than a shopp
   from a made-up one, and the order of the list would too (known codes are rejected later).
 - A gift card pays at most what the cart's items cost by the catalog (checkout_catalog.
   catalog_value): the storefront sets `unit_price` and `shipping`, so an inflated cart would
-  otherwise show a card's whole balance. Cards are shown masked, as everywhere.
+  otherwise show a card's whole balance. An empty card pays 0 like any other the cart does not
+  reach. Cards are shown masked, as everywhere.
 - Customer-specific pricing needs a shopper token: that is decided before pricing
   (services/shopper_tokens.priced_customer).
 
@@ -22,21 +23,8 @@ from services.codes import mask_gift_card, normalize_coupon, normalize_gift_card
 INVALID_CODE = "invalid_code"
 
 
-def _capped_gift_cards(priced: pricing.PricedCart, budget: int) -> tuple[pricing.GiftCardUse, ...]:
-    """The cards in the order they were drawn, drawing on `budget` instead of the total: the
-    same as pricing with a total of min(total, budget)."""
-    uses = []
-    for use in priced.gift_cards:
-        amount = min(use.amount, budget)
-        budget -= amount
-        uses.append(dataclasses.replace(use, amount=amount))
-    return tuple(uses)
-
-
-def _rejected(
-    priced: pricing.PricedCart, inputs: CheckoutInputs, request: CheckoutRequest
-) -> tuple[pricing.RejectedCode, ...]:
-    """Every code given that did not end up applied, in the order given, with one reason."""
+def _coupons(priced: pricing.PricedCart, request: CheckoutRequest) -> list[pricing.RejectedCode]:
+    """Every coupon code given that did not end up on a discount, in the order given."""
     applied = Counter(d.code for d in priced.discounts if d.code is not None)
     rejected = []
     for given in request.coupon_codes:
@@ -45,27 +33,40 @@ def _rejected(
             applied[code] -= 1
         else:
             rejected.append(pricing.RejectedCode(code, INVALID_CODE))
-    drawn = Counter(use.code for use in priced.gift_cards)  # by card id
-    for given in request.gift_card_codes:
-        code = normalize_gift_card(given)
-        card_id = inputs.codes.card_ids.get(code)
-        if card_id is not None and drawn[card_id]:
-            drawn[card_id] -= 1
-        else:
-            rejected.append(pricing.RejectedCode(mask_gift_card(code), INVALID_CODE))
-    return tuple(rejected)
+    return rejected
 
 
 def shopper_view(
     priced: pricing.PricedCart, inputs: CheckoutInputs, request: CheckoutRequest
 ) -> pricing.PricedCart:
-    gift_cards = priced.gift_cards
-    if gift_cards:
-        budget = min(priced.total, inputs.catalog_value or 0)
-        gift_cards = _capped_gift_cards(priced, budget)
+    # The cards pay in the order given, as in pricing, but out of `budget` rather than the total:
+    # the same as pricing a total of min(total, budget).
+    budget = min(priced.total, inputs.catalog_value or 0)
+    drawn = {use.code: use.amount for use in priced.gift_cards}  # by card id
+    # An empty card is shown paying 0, like a card the cart does not reach, rather than
+    # rejected: a rejection would tell "empty" from "not empty" whatever the cart.
+    empty = {
+        r.code
+        for r in priced.rejected_codes
+        if r.reason == pricing.EXHAUSTED and r.code in inputs.codes.card_codes
+    }
+    gift_cards: list[pricing.GiftCardUse] = []
+    rejected = _coupons(priced, request)
+    for given in request.gift_card_codes:
+        code = normalize_gift_card(given)
+        card_id = inputs.codes.card_ids.get(code, "")
+        if card_id in drawn:
+            amount = min(drawn.pop(card_id), budget)
+            budget -= amount
+            gift_cards.append(pricing.GiftCardUse(card_id, amount))
+        elif card_id in empty:
+            empty.discard(card_id)
+            gift_cards.append(pricing.GiftCardUse(card_id, 0))
+        else:
+            rejected.append(pricing.RejectedCode(mask_gift_card(code), INVALID_CODE))
     return dataclasses.replace(
         priced,
-        gift_cards=gift_cards,
+        gift_cards=tuple(gift_cards),
         amount_due=priced.total - sum(use.amount for use in gift_cards),
-        rejected_codes=_rejected(priced, inputs, request),
+        rejected_codes=tuple(rejected),
     )

@@ -10,7 +10,16 @@ import httpx
 
 from config import Settings
 from services.shopper_tokens import issue_shopper_token
-from tests.api.shop import PCT_10, add_products, cart, coupon, evaluate, gift_card, promotion
+from tests.api.shop import (
+    PCT_10,
+    add_products,
+    cart,
+    complete,
+    coupon,
+    evaluate,
+    gift_card,
+    promotion,
+)
 from tests.conftest import StoreKeys, event, make_store
 
 
@@ -87,6 +96,15 @@ async def test_a_gift_card_balance_is_not_revealed_by_an_inflated_cart(
     # The secret key (the platform's backend, which sets the real prices) sees the whole draw.
     full = await evaluate(api, store, inflated, "secret")
     assert full["gift_cards"] == [{"code": masked, "amount": 50_000}]
+    # An emptied card looks like a live one the cart does not reach, not like a rejected one.
+    spent = await gift_card(api, store, 2000)
+    done = await complete(api, store, cart(("mug", 1, 2000), gift_card_codes=[spent["code"]]), "o")
+    assert done.status_code == 200, done.text
+    both = cart(("ghost", 1, 10**12), gift_card_codes=[spent["code"], card["code"]])
+    assert (await evaluate(api, store, both))["gift_cards"] == [
+        {"code": f"****{spent['last4']}", "amount": 0},
+        {"code": masked, "amount": 0},
+    ]
 
 
 async def test_customer_pricing_needs_a_shopper_token(
