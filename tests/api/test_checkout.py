@@ -190,5 +190,5 @@ async def test_keys_and_store_isolation(api: httpx.AsyncClient, store: StoreKeys
     result = await evaluate(api, other, body, "secret")
     assert [r["reason"] for r in result["rejected_codes"]] == ["unknown", "unknown"]
     assert result["amount_due"] == 1000
-    public = await evaluate(api, other, body)
-    assert [r["reason"] for r in public["rejected_codes"]] == ["invalid_code", "invalid_code"]
+    shown = await evaluate(api, other, body)
+    assert [r["reason"] for r in shown["rejected_codes"]] == ["invalid_code", "invalid_code"]
