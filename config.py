@@ -12,6 +12,7 @@ PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "dev-operator-token", "secre
 DEV_OPERATOR_TOKEN = "dev-operator-token"
 DEV_GIFT_CARD_HASH_KEY = "dev-gift-card-hash-key"
 DEV_UNSUBSCRIBE_SECRET = "dev-unsubscribe-secret"
+DEV_SHOPPER_TOKEN_SECRET = "dev-shopper-token-secret"
 
 
 class Settings(BaseSettings):
@@ -54,6 +55,8 @@ class Settings(BaseSettings):
     provider_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Signs the unsubscribe links of emails, so a link works only for its own message.
     unsubscribe_secret: str = DEV_UNSUBSCRIBE_SECRET
+    # Signs shopper tokens (`POST /v1/shopper-tokens`): who the shopper is, for a publishable key.
+    shopper_token_secret: str = DEV_SHOPPER_TOKEN_SECRET
     worker_max_cached_workflows: int = Field(default=10_000, ge=0)
     relay_batch_size: int = 500
     relay_concurrency: int = 64
@@ -90,6 +93,12 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 "SHOPSTAR_GIFT_CARD_HASH_KEY must be set to a real secret in production"
+            )
+        if self.environment == "production" and self.shopper_token_secret in (
+            PLACEHOLDER_SECRETS | {DEV_SHOPPER_TOKEN_SECRET}
+        ):
+            raise ValueError(
+                "SHOPSTAR_SHOPPER_TOKEN_SECRET must be set to a real secret in production"
             )
         return self
 

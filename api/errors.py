@@ -54,7 +54,9 @@ class RateLimited(DomainError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
-def _json(status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None) -> JSONResponse:
+def _json(
+    status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 

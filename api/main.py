@@ -21,6 +21,7 @@ from api.routes import (
     promo_code_rules,
     promotions,
     recommendations,
+    shopper_tokens,
     store_credit,
     stores,
     unsubscribe,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bundles,
         recommendations,
         checkout,
+        shopper_tokens,
         webhooks,
         unsubscribe,
     ):

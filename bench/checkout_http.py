@@ -36,8 +36,9 @@ async def seed(
     products: list[Product],
     promos: list[dict[str, Any]],
     sets: list[dict[str, Any]],
-) -> tuple[dict[str, str], str]:
-    """A store with the catalog, promotions, bundles, a coupon and a gift card."""
+) -> tuple[dict[str, str], str, str]:
+    """A store with the catalog, promotions, bundles, a coupon, a gift card and a shopper token
+    (a publishable key gets customer pricing only with one)."""
     store = await api.post(
         "/v1/stores",
         json={"name": "Bench", "currency": "USD", "timezone": "UTC"},
@@ -85,7 +86,13 @@ async def seed(
     card = await api.post(
         "/v1/gift-cards", json={"initial_balance": 5_000, "currency": "USD"}, headers=admin
     )
-    return {"Authorization": f"Bearer {keys['publishable']}"}, card.json()["code"]
+    token = await api.post(
+        "/v1/shopper-tokens",
+        json={"customer_id": "bench-customer", "ttl_seconds": 3600},
+        headers=admin,
+    )
+    shopper = token.raise_for_status().json()["token"]
+    return {"Authorization": f"Bearer {keys['publishable']}"}, card.json()["code"], shopper
 
 
 async def under_load(send: Callable[[], Awaitable[httpx.Response]], requests: int) -> list[float]:
@@ -144,6 +151,7 @@ async def measure(
     cpu: CpuMeter,
     headers: dict[str, str],
     card: str,
+    shopper_token: str,
     items: list[dict[str, Any]],
     requests: int,
 ) -> tuple[list[float], list[float], dict[str, float]]:
@@ -153,7 +161,7 @@ async def measure(
         "currency": "USD",
         "items": items,
         "shipping": 900,
-        "customer_id": "bench-customer",
+        "shopper_token": shopper_token,
         "coupon_codes": ["BENCH10"],
         "gift_card_codes": [card],
     }
@@ -177,7 +185,7 @@ async def over_http(
     products, promos, sets, items = data
     workdir = Path(tempfile.mkdtemp(prefix="shopstar-bench-checkout-"))
     postgres = await asyncio.to_thread(start_postgres, workdir / "pg")
-    seeded: tuple[dict[str, str], str] | None = None
+    seeded: tuple[dict[str, str], str, str] | None = None
     try:
         await asyncio.to_thread(upgrade_database, postgres.url)
         for count in workers:

@@ -13,6 +13,7 @@ from models import CompletedCheckout
 from services import pricing
 from services.checkout_codes import ALREADY_USED
 from services.checkout_inputs import CheckoutInputs, CheckoutRequest, gather_inputs
+from services.checkout_shopper import shopper_view
 from services.errors import CouponAlreadyUsed, CouponExhausted, GiftCardInsufficient
 from services.redemptions import draw_gift_cards, redeem_coupons
 
@@ -49,8 +50,12 @@ def contract_body(priced: pricing.PricedCart, inputs: CheckoutInputs) -> dict[st
 async def evaluate_checkout(
     session: AsyncSession, store_id: str, request: CheckoutRequest, hash_key: str
 ) -> dict[str, Any]:
+    """A publishable key (request.shopper_view) is shown only what a shopper may see."""
     inputs = await gather_inputs(session, store_id, request, hash_key, datetime.now(UTC))
-    return contract_body(price(inputs), inputs)
+    priced = price(inputs)
+    if request.shopper_view:
+        priced = shopper_view(priced, inputs, request)
+    return contract_body(priced, inputs)
 
 
 async def _stored(session: AsyncSession, store_id: str, order_id: str) -> dict[str, Any] | None:

@@ -214,3 +214,42 @@ def _priced(promotion: pricing.Promotion, found: tuple[GiftFacts, ...]) -> prici
                 )
             )
     return dataclasses.replace(promotion, actions=tuple(actions))
+
+
+async def catalog_value(
+    session: AsyncSession,
+    store_id: str,
+    currency: str,
+    lines: tuple[pricing.CartLine, ...],
+    catalog: dict[str, ProductFacts],
+) -> int:
+    """What the cart's items cost at most by the catalog: each line at the lower of its given and
+    its catalog price (the variant's when the catalog knows it); a line the catalog does not sell
+    in this currency counts for nothing. A storefront's prices are its own to give, so this is
+    what bounds the gift-card amounts a publishable key is shown."""
+    wanted = [(line.product_id, line.variant_id) for line in lines if line.variant_id]
+    variants: dict[tuple[str, str], tuple[int, bool]] = {}
+    if wanted:
+        rows = await session.execute(
+            select(
+                ProductVariant.product_id,
+                ProductVariant.variant_id,
+                ProductVariant.price,
+                ProductVariant.available,
+            ).where(
+                ProductVariant.store_id == store_id,
+                tuple_(ProductVariant.product_id, ProductVariant.variant_id).in_(wanted),
+            )
+        )
+        variants = {(r.product_id, r.variant_id): (r.price, r.available) for r in rows}
+    value = 0
+    for line in lines:
+        product = catalog.get(line.product_id)
+        if product is None or not product.on_sale or product.currency != currency:
+            continue
+        price, available = variants.get(
+            (line.product_id, line.variant_id or ""), (product.price, True)
+        )
+        if available:
+            value += line.quantity * min(line.unit_price, price)
+    return value

@@ -79,6 +79,7 @@ class ResolvedCodes:
     rejected: list[pricing.RejectedCode] = field(default_factory=list)
     uses: dict[str, CouponUse] = field(default_factory=dict)  # by code
     card_codes: dict[str, str] = field(default_factory=dict)  # card id -> masked code
+    card_ids: dict[str, str] = field(default_factory=dict)  # normalized code given -> card id
 
 
 def _coupon_reason(row: Any, currency: str, customer_id: str | None, now: datetime) -> str | None:
@@ -160,3 +161,4 @@ async def resolve_gift_cards(
         else:
             out.gift_cards.append(pricing.GiftCardBalance(card.id, card.balance, card.currency))
             out.card_codes[card.id] = mask_gift_card(card.last4)
+            out.card_ids[code] = card.id

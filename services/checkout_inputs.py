@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import CompletedCheckout, Customer, Order
 from services import pricing
 from services.checkout_catalog import (
+    catalog_value,
     gift_variants,
     live_state,
     products,
@@ -36,6 +37,9 @@ class CheckoutRequest:
     customer_id: str | None = None
     coupon_codes: tuple[str, ...] = ()
     gift_card_codes: tuple[str, ...] = ()
+    # A publishable key's view (services/checkout_shopper.py); the caller sets customer_id to
+    # None when it is not vouched for.
+    shopper_view: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class CheckoutInputs:
     bundles: list[pricing.Bundle]
     customer: pricing.CustomerFacts | None
     codes: ResolvedCodes
+    # Only for the shopper view with gift cards: see checkout_catalog.catalog_value.
+    catalog_value: int | None = None
 
 
 def _facts_statement(first_order: bool) -> Select[list[str], bool]:
@@ -124,6 +130,9 @@ async def gather_inputs(
     )
     await resolve_gift_cards(session, store_id, request.gift_card_codes, hash_key, now, codes)
     needs_first = any(isinstance(c, pricing.FirstOrder) for p in promotions for c in p.conditions)
+    value = None
+    if request.shopper_view and codes.gift_cards:
+        value = await catalog_value(session, store_id, currency, lines, catalog)
     return CheckoutInputs(
         cart=pricing.Cart(currency, lines, request.shipping),
         promotions=promotions,
@@ -132,4 +141,5 @@ async def gather_inputs(
             session, store_id, request.customer_id, order_id, needs_first
         ),
         codes=codes,
+        catalog_value=value,
     )

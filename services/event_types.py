@@ -15,6 +15,8 @@ from pydantic import (
     ValidationError,
 )
 
+from services.urls import check_web_url
+
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 Amount = Annotated[int, Field(ge=0, le=10**13)]
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -45,6 +47,7 @@ def _timezone(value: str) -> str:
 Currency = Annotated[str, AfterValidator(_currency)]
 Phone = Annotated[str, AfterValidator(_e164)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
+WebUrl = Annotated[str, AfterValidator(check_web_url)]
 
 
 class Strict(BaseModel):
@@ -86,8 +89,8 @@ class ProductUpserted(Strict):
     currency: Currency
     category_ids: list[Id]
     available: bool
-    url: str | None = None
-    image_url: str | None = None
+    url: WebUrl | None = None
+    image_url: WebUrl | None = None
     description: str | None = None
     brand: str | None = None
     gtin: Annotated[str, Field(pattern=r"^\d{8,14}$")] | None = None

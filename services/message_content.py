@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Customer, Order, Product
+from services.urls import web_url_or_none
 
 
 def tracked_link(
@@ -30,8 +31,9 @@ def _product_view(product: Product, storefront: str) -> dict[str, Any]:
         "title": product.title,
         "price": product.price,
         "currency": product.currency,
-        "url": product.url or f"{storefront}/products/{product.product_id}",
-        "image_url": product.image_url,
+        # Rows stored before URLs were checked may hold a `javascript:` link: never sent.
+        "url": web_url_or_none(product.url) or f"{storefront}/products/{product.product_id}",
+        "image_url": web_url_or_none(product.image_url),
     }
 
 

@@ -8,10 +8,12 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.errors import InvalidInput
+from services.errors import invalid_field
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+# Ours are well under 400 characters; anything longer did not come from us.
+MAX_CURSOR_LENGTH = 1000
 
 
 def encode_cursor(created_at: datetime, row_id: str) -> str:
@@ -20,12 +22,20 @@ def encode_cursor(created_at: datetime, row_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """A cursor we did not make is a 422 `invalid_cursor`; deeply nested JSON (RecursionError)
+    included."""
+    invalid = invalid_field("cursor", "not a cursor from this list: start again without one")
+    invalid.code = "invalid_cursor"
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise invalid
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created), str(row_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput("cursor is not valid", details={"field": "cursor"}) from exc
+        if not isinstance(created, str) or not isinstance(row_id, str):
+            raise TypeError("cursor parts must be strings")
+        return datetime.fromisoformat(created), row_id
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise invalid from exc
 
 
 class Listed(Protocol):

@@ -1,13 +1,18 @@
 """Checkout: price a cart, and complete it atomically at order time."""
 
+from datetime import UTC, datetime
+
 from fastapi.responses import JSONResponse
 
 from api.deps import AnyKey, SecretKey, SessionDep, SettingsDep
 from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.checkout import CheckoutCompleteIn, CheckoutIn, CompletedOut, PricedCartOut
+from config import Settings
 from services.checkout import complete_checkout, evaluate_checkout
 from services.checkout_inputs import CheckoutItem, CheckoutRequest
+from services.shopper_tokens import priced_customer
+from services.stores import Principal
 
 router = guarded_router(
     prefix="/v1/checkout",
@@ -16,16 +21,26 @@ router = guarded_router(
 )
 
 
-def _request(body: CheckoutIn) -> CheckoutRequest:
+def _request(body: CheckoutIn, caller: Principal, settings: Settings) -> CheckoutRequest:
+    publishable = caller.key_kind != "secret"
+    customer_id = priced_customer(
+        settings.shopper_token_secret,
+        caller.store_id,
+        publishable=publishable,
+        customer_id=body.customer_id,
+        shopper_token=body.shopper_token,
+        now=datetime.now(UTC),
+    )
     return CheckoutRequest(
         currency=body.currency,
         items=tuple(
             CheckoutItem(i.product_id, i.variant_id, i.quantity, i.unit_price) for i in body.items
         ),
         shipping=body.shipping,
-        customer_id=body.customer_id,
+        customer_id=customer_id,
         coupon_codes=tuple(body.coupon_codes),
         gift_card_codes=tuple(body.gift_card_codes),
+        shopper_view=publishable,
     )
 
 
@@ -35,9 +50,11 @@ def _request(body: CheckoutIn) -> CheckoutRequest:
 async def evaluate(
     body: CheckoutIn, session: SessionDep, caller: AnyKey, settings: SettingsDep
 ) -> JSONResponse:
-    """Price a cart with its codes; nothing is recorded."""
+    """Price a cart with its codes; nothing is recorded. A publishable key is shown only what a
+    shopper may know (docs/api-checkout.md): any code that does not apply is `invalid_code`, gift
+    cards pay at most the catalog value of the items, and customer pricing needs shopper_token."""
     result = await evaluate_checkout(
-        session, caller.store_id, _request(body), settings.gift_card_hash_key
+        session, caller.store_id, _request(body, caller, settings), settings.gift_card_hash_key
     )
     return JSONResponse(result)
 
@@ -51,7 +68,8 @@ async def complete(
     body: CheckoutCompleteIn, session: SessionDep, caller: SecretKey, settings: SettingsDep
 ) -> JSONResponse:
     """Price and redeem in one transaction; a retry of the order_id gets the first result."""
+    request = _request(body, caller, settings)
     result = await complete_checkout(
-        session, caller.store_id, _request(body), body.order_id, settings.gift_card_hash_key
+        session, caller.store_id, request, body.order_id, settings.gift_card_hash_key
     )
     return JSONResponse(result)

@@ -24,7 +24,17 @@ class CheckoutIn(BaseModel):
     currency: Currency
     items: list[CheckoutItem] = Field(min_length=1, max_length=500)
     shipping: Amount = 0
-    customer_id: Id | None = None
+    customer_id: Id | None = Field(
+        default=None,
+        description="Trusted with a secret key; with a publishable key the cart is priced as a "
+        "guest's unless shopper_token vouches for the customer",
+    )
+    shopper_token: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="From POST /v1/shopper-tokens: prices the cart for that customer",
+    )
     coupon_codes: list[Code] = Field(default_factory=list, max_length=20)
     gift_card_codes: list[Code] = Field(default_factory=list, max_length=10)
 
@@ -62,8 +72,9 @@ class AddedItemOut(BaseModel):
 class RejectedCodeOut(BaseModel):
     code: str
     reason: str = Field(
-        description="unknown, expired, not_started, exhausted, already_used_by_customer, "
-        "not_eligible, currency_mismatch, duplicate"
+        description="Publishable key: always invalid_code. Secret key: unknown, expired, "
+        "not_started, exhausted, already_used_by_customer, not_eligible, currency_mismatch, "
+        "duplicate"
     )
 
 

@@ -1,8 +1,9 @@
 """Recommendation pins and what the storefront is shown."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas.money import Id
+from services.urls import web_url_or_none
 
 
 class PinsIn(BaseModel):
@@ -31,6 +32,12 @@ class RecommendedProduct(BaseModel):
     image_url: str | None
     category_ids: list[str]
     pinned: bool = False
+
+    @field_validator("url", "image_url")
+    @classmethod
+    def _web_only(cls, value: str | None) -> str | None:
+        """Rows stored before URLs were checked may hold a `javascript:` link: never served."""
+        return web_url_or_none(value)
 
 
 class RecommendationsOut(BaseModel):

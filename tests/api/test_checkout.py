@@ -32,7 +32,7 @@ async def test_prices_promotions_coupons_and_gift_cards(
     body = cart(
         ("p1", 2, 5000), shipping=700, coupon_codes=["five"], gift_card_codes=[card["code"]]
     )
-    result = await evaluate(api, store, body)
+    result = await evaluate(api, store, body, "secret")
     assert result == {
         "subtotal": 10000,
         "discounts": [
@@ -95,7 +95,7 @@ async def test_every_rejected_code_has_a_reason(
         coupon_codes=["NOPE", "OLD", "SOON", "BIG", "ONCE", "MINE", "nope"],
         gift_card_codes=["AAAA-BBBB-CCCC-DDDD", old_card["code"], euro_card["code"]],
     )
-    result = await evaluate(api, store, body)
+    result = await evaluate(api, store, body, "secret")
     assert result["discounts"] == [] and result["gift_cards"] == []
     assert result["rejected_codes"] == [
         {"code": "NOPE", "reason": "unknown"},
@@ -110,9 +110,16 @@ async def test_every_rejected_code_has_a_reason(
         {"code": f"****{euro_card['last4']}", "reason": "currency_mismatch"},
     ]
     euros = await evaluate(
-        api, store, cart(("p1", 1, 5000), currency="EUR", coupon_codes=["DOLLARS"])
+        api, store, cart(("p1", 1, 5000), currency="EUR", coupon_codes=["DOLLARS"]), "secret"
     )
     assert euros["rejected_codes"] == [{"code": "DOLLARS", "reason": "currency_mismatch"}]
+    # A publishable key: one reason for all, in the order given (test_checkout_publishable.py).
+    cards = [f"****{old_card['last4']}", f"****{euro_card['last4']}"]
+    public = await evaluate(api, store, body)
+    assert public["rejected_codes"] == [
+        {"code": code, "reason": "invalid_code"}
+        for code in ["NOPE", "OLD", "SOON", "BIG", "ONCE", "MINE", "NOPE", "****DDDD", *cards]
+    ]
 
 
 async def test_customer_facts_and_free_product(api: httpx.AsyncClient, store: StoreKeys) -> None:
@@ -128,7 +135,7 @@ async def test_customer_facts_and_free_product(api: httpx.AsyncClient, store: St
     )
     upsert = event("customer.upserted", {"customer_id": "ann", "shopper_groups": ["vip"]})
     await api.post("/v1/events", json={"events": [upsert]}, headers=store.auth())
-    result = await evaluate(api, store, cart(("p1", 1, 5000), customer_id="ann"))
+    result = await evaluate(api, store, cart(("p1", 1, 5000), customer_id="ann"), "secret")
     assert [d["promotion_id"] for d in result["discounts"]] == [vip["id"], first["id"]]
     assert result["added_items"] == [{"product_id": "tote", "quantity": 1, "unit_price": 1500}]
     assert result["discounts"][1]["lines"] == [{"index": 1, "amount": 1500}]
@@ -138,11 +145,11 @@ async def test_customer_facts_and_free_product(api: httpx.AsyncClient, store: St
         {"order_id": "o_old", "customer_id": "ann", "currency": "USD", "items": [], "total": 100},
     )
     await api.post("/v1/events", json={"events": [placed]}, headers=store.auth())
-    again = await evaluate(api, store, cart(("p1", 1, 5000), customer_id="ann"))
+    again = await evaluate(api, store, cart(("p1", 1, 5000), customer_id="ann"), "secret")
     assert [d["promotion_id"] for d in again["discounts"]] == [vip["id"]]
     cancelled = event("order.cancelled", {"order_id": "o_old"})
     await api.post("/v1/events", json={"events": [cancelled]}, headers=store.auth())
-    back = await evaluate(api, store, cart(("p1", 1, 5000), customer_id="ann"))
+    back = await evaluate(api, store, cart(("p1", 1, 5000), customer_id="ann"), "secret")
     assert len(back["discounts"]) == 2
 
 
@@ -180,6 +187,8 @@ async def test_keys_and_store_isolation(api: httpx.AsyncClient, store: StoreKeys
     )
     assert public.status_code == 403
     other = await make_store(api, "Other")
-    result = await evaluate(api, other, body)
+    result = await evaluate(api, other, body, "secret")
     assert [r["reason"] for r in result["rejected_codes"]] == ["unknown", "unknown"]
     assert result["amount_due"] == 1000
+    shown = await evaluate(api, other, body)
+    assert [r["reason"] for r in shown["rejected_codes"]] == ["invalid_code", "invalid_code"]

@@ -133,7 +133,7 @@ async def test_evaluate_equals_complete_for_random_carts(
             coupon_codes=rng.choice([[], ["RANDOM"], ["random", "NOPE"]]),
             gift_card_codes=rng.choice([[], [card["code"]]]),
         )
-        evaluated = await evaluate(api, store, body)
+        evaluated = await evaluate(api, store, body, "secret")
         completed = await complete(api, store, body, f"rand-{n}")
         assert completed.status_code == 200, completed.text
         assert completed.json() == {"order_id": f"rand-{n}", **evaluated}

@@ -66,6 +66,7 @@ ADMIN_CALLS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("PUT", "/v1/flows/abandoned_cart", FLOW),
     ("GET", "/v1/messages", None),
     ("POST", "/v1/events", {"events": [event("product.deleted", {"product_id": "p"})]}),
+    ("POST", "/v1/shopper-tokens", {"customer_id": "ann"}),
 ]
 
 

@@ -33,6 +33,7 @@ CONTRACT_PATHS = {
     ("get", "/v1/storefront/products/{product_id}/recommendations"),
     ("post", "/v1/checkout/evaluate"),
     ("post", "/v1/checkout/complete"),
+    ("post", "/v1/shopper-tokens"),
 }
 
 

@@ -22,7 +22,11 @@ SENDGRID: dict[str, str | None] = {
 }
 
 # Production refuses placeholder secrets; these pass so that the one under test is reached.
-REAL_SECRETS = {"operator_token": "o" * 40, "gift_card_hash_key": "g" * 40}
+REAL_SECRETS = {
+    "operator_token": "o" * 40,
+    "gift_card_hash_key": "g" * 40,
+    "shopper_token_secret": "s" * 40,
+}
 
 
 def test_log_is_the_default_for_every_channel() -> None:
@@ -50,6 +54,10 @@ def test_configured_providers_get_their_channels() -> None:
         (
             {**SENDGRID, "environment": "production", **REAL_SECRETS},
             "SHOPSTAR_UNSUBSCRIBE_SECRET",
+        ),
+        (
+            {"environment": "production", **REAL_SECRETS, "shopper_token_secret": ""},
+            "SHOPSTAR_SHOPPER_TOKEN_SECRET",
         ),
     ],
 )
