@@ -14,6 +14,15 @@ from services.ids import new_id
 from services.pagination import fetch_page
 
 
+async def require_customer(session: AsyncSession, store_id: str, customer_id: str) -> None:
+    """404 for a customer this store knows nothing about (another store's included)."""
+    known = await session.scalar(
+        select(exists().where(Customer.store_id == store_id, Customer.customer_id == customer_id))
+    )
+    if not known:
+        raise NotFound("customer not found")
+
+
 async def post_store_credit(
     session: AsyncSession,
     store_id: str,
@@ -26,6 +35,7 @@ async def post_store_credit(
     """Credit (amount > 0) or debit (amount < 0) the customer's balance in `currency`."""
     if amount == 0:
         raise invalid_field("amount", "must not be zero (negative for a debit)")
+    await require_customer(session, store_id, customer_id)
     account = (
         StoreCreditAccount.store_id == store_id,
         StoreCreditAccount.customer_id == customer_id,
@@ -85,19 +95,14 @@ async def store_credit_balances(
         )
     ).all()
     if not rows:
-        known = await session.scalar(
-            select(
-                exists().where(Customer.store_id == store_id, Customer.customer_id == customer_id)
-            )
-        )
-        if not known:
-            raise NotFound("customer not found")
+        await require_customer(session, store_id, customer_id)
     return rows
 
 
 async def list_entries(
     session: AsyncSession, store_id: str, customer_id: str, *, limit: int, cursor: str | None
 ) -> tuple[Sequence[StoreCreditEntry], str | None]:
+    await require_customer(session, store_id, customer_id)
     query = select(StoreCreditEntry).where(
         StoreCreditEntry.store_id == store_id, StoreCreditEntry.customer_id == customer_id
     )

@@ -24,7 +24,12 @@ router = guarded_router(
 )
 
 
-@router.post("", status_code=201, response_model=StoreCreditEntryOut, responses={409: ERROR_SCHEMA})
+@router.post(
+    "",
+    status_code=201,
+    response_model=StoreCreditEntryOut,
+    responses={404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
+)
 async def post_store_credit(
     customer_id: str, body: StoreCreditIn, session: SessionDep, caller: SecretKey
 ) -> StoreCreditEntryOut:

@@ -21,6 +21,12 @@ from services.consent import unsubscribe_token
 from tests.conftest import OPERATOR
 from tests.integrations.rows import add_message
 
+# The schema the app serves, built without connecting to anything: each operation of it is a
+# test of its own in the fuzz run and the isolation test.
+OPENAPI = create_app(
+    Settings(environment="test", database_url="postgresql://openapi@localhost/x")
+).openapi()
+
 
 @dataclass
 class LiveApi:
@@ -87,6 +93,8 @@ def seed(url: str, settings: Settings) -> LiveApi:
         )
         keys = {k["kind"]: k for k in store["keys"]}  # type: ignore[attr-defined]
         live = LiveApi(url, keys["secret"]["key"], keys["publishable"]["key"])
+        # Ids of this store only: another store seeded the same way has none of them.
+        customer_id, product_id = f"c_{store['id']}", f"p_{store['id']}"
         auth = live.headers("secret")
         now = datetime.now(UTC).isoformat()
         events = [
@@ -94,14 +102,14 @@ def seed(url: str, settings: Settings) -> LiveApi:
                 "id": f"evt_{uuid.uuid4().hex}",
                 "type": "customer.upserted",
                 "occurred_at": now,
-                "data": {"customer_id": "c_fuzz", "email": "fuzz@example.com"},
+                "data": {"customer_id": customer_id, "email": "fuzz@example.com"},
             },
             {
                 "id": f"evt_{uuid.uuid4().hex}",
                 "type": "product.upserted",
                 "occurred_at": now,
                 "data": {
-                    "product_id": "p_fuzz",
+                    "product_id": product_id,
                     "title": "Fuzz",
                     "price": 1000,
                     "currency": "USD",
@@ -146,7 +154,7 @@ def seed(url: str, settings: Settings) -> LiveApi:
                 "/v1/bundles",
                 json={
                     "name": "Fuzz",
-                    "components": [{"product_id": "p_fuzz", "quantity": 2}],
+                    "components": [{"product_id": product_id, "quantity": 2}],
                     "discount": {"type": "percent", "value": 5},
                 },
                 headers=auth,
@@ -162,8 +170,8 @@ def seed(url: str, settings: Settings) -> LiveApi:
         live.ids = {
             "store_id": str(store["id"]),
             "key_id": str(spare["id"]),
-            "customer_id": "c_fuzz",
-            "product_id": "p_fuzz",
+            "customer_id": customer_id,
+            "product_id": product_id,
             "kind": "abandoned_cart",
             "promotion_id": str(promotion["id"]),
             "rule_id": str(rule["id"]),

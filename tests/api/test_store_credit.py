@@ -3,9 +3,20 @@
 import asyncio
 
 import httpx
+import pytest
 
 from tests.api.shop import fields_of
 from tests.conftest import StoreKeys, event, make_store
+
+
+@pytest.fixture
+async def store(api: httpx.AsyncClient) -> StoreKeys:
+    """A store that knows customer c_1 (credit for an unknown customer is a 404)."""
+    keys = await make_store(api)
+    batch = [event("customer.upserted", {"customer_id": "c_1"})]
+    response = await api.post("/v1/events", json={"events": batch}, headers=keys.auth())
+    assert response.status_code == 202
+    return keys
 
 
 def url(customer_id: str = "c_1") -> str:
