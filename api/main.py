@@ -20,6 +20,7 @@ from api.routes import (
     promotions,
     recommendations,
     store_credit,
+    store_settings,
     stores,
     unsubscribe,
     webhooks,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bundles,
         recommendations,
         checkout,
+        store_settings,
         webhooks,
         unsubscribe,
     ):
