@@ -36,6 +36,7 @@ class CheckoutRequest:
     customer_id: str | None = None
     coupon_codes: tuple[str, ...] = ()
     gift_card_codes: tuple[str, ...] = ()
+    store_credit: int = 0  # the amount of the customer's store credit to apply
 
 
 @dataclass(frozen=True)

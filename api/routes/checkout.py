@@ -26,6 +26,7 @@ def _request(body: CheckoutIn) -> CheckoutRequest:
         customer_id=body.customer_id,
         coupon_codes=tuple(body.coupon_codes),
         gift_card_codes=tuple(body.gift_card_codes),
+        store_credit=body.store_credit,
     )
 
 
