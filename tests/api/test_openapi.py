@@ -33,6 +33,9 @@ CONTRACT_PATHS = {
     ("get", "/v1/storefront/products/{product_id}/recommendations"),
     ("post", "/v1/checkout/evaluate"),
     ("post", "/v1/checkout/complete"),
+    ("get", "/v1/settings"),
+    ("patch", "/v1/settings"),
+    ("get", "/v1/settings/history"),
 }
 
 
