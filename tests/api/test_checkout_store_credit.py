@@ -83,7 +83,8 @@ async def test_complete_draws_in_full_or_refuses_and_records_nothing(
     body = cart(("p1", 1, 5000), customer_id="c1", coupon_codes=["ONCE"], store_credit=1500)
     done = await complete(api, store, body, "o1")
     assert done.status_code == 200, done.text
-    assert (done.json()["store_credit_applied"], done.json()["amount_due"]) == (1500, 5000 - 500 - 1500)
+    applied, due = done.json()["store_credit_applied"], done.json()["amount_due"]
+    assert (applied, due) == (1500, 5000 - 500 - 1500)
     assert await balance(api, store) == 500
 
     # 1000 asked, 500 held: refused whole, never a smaller credit; the coupon is not used either.
