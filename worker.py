@@ -16,6 +16,7 @@ from models.database import SessionMaker, create_engine, create_sessionmaker
 from services.consent import unsubscribe_url
 from services.logging import configure_logging
 from services.relay import Relay
+from services.store_settings import StoreDefaults
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
@@ -73,7 +74,7 @@ def message_provider(settings: Settings) -> MessageProvider:
 
 def build_worker(client: Client, sessionmaker: SessionMaker, settings: Settings) -> Worker:
     activities = FlowActivities(
-        sessionmaker, message_provider(settings), settings.storefront_base_url
+        sessionmaker, message_provider(settings), StoreDefaults.from_settings(settings)
     )
     return Worker(
         client,

@@ -20,6 +20,7 @@ from services.flow_sending import (
     record_unknown,
     release_send,
 )
+from services.store_settings import StoreDefaults, as_defaults
 from workflows.types import GateDecision, RunClosed, SendResult, StepOutcome, StepRequest
 
 
@@ -36,16 +37,22 @@ def _context(req: StepRequest) -> StepContext:
         product_id=req.product_id,
         order_id=req.order_id,
         now=req.now,
+        flow_version=req.flow_version,
     )
 
 
 class FlowActivities:
     def __init__(
-        self, sessionmaker: SessionMaker, provider: MessageProvider, storefront_url: str
+        self,
+        sessionmaker: SessionMaker,
+        provider: MessageProvider,
+        defaults: StoreDefaults | str,
     ) -> None:
+        """`defaults`: what a store without its own settings sends with (a bare string is the
+        storefront URL alone)."""
         self._sessionmaker = sessionmaker
         self._provider = provider
-        self._storefront_url = storefront_url
+        self._defaults = as_defaults(defaults)
 
     @activity.defn
     async def check_send_gate(self, req: StepRequest) -> GateDecision:
@@ -64,7 +71,7 @@ class FlowActivities:
         ctx = _context(req)
         sender = provider_for(self._provider, ctx.channel)
         async with self._sessionmaker.begin() as session:
-            prepared = await prepare_send(session, ctx, sender.name, self._storefront_url)
+            prepared = await prepare_send(session, ctx, sender.name, self._defaults)
         return await self._hand_over(ctx, sender, prepared)
 
     @activity.defn
@@ -78,7 +85,7 @@ class FlowActivities:
             if verdict.reason is not None or verdict.hold_until is not None:
                 status = "held" if verdict.reason is None else "suppressed"
                 return StepOutcome(status, verdict.reason, verdict.hold_until)
-            prepared = await prepare_send(session, ctx, sender.name, self._storefront_url)
+            prepared = await prepare_send(session, ctx, sender.name, self._defaults)
         result = await self._hand_over(ctx, sender, prepared)
         reason = "no_promo_code" if result.status == "suppressed" else None
         return StepOutcome(status=result.status, reason=reason, message_id=result.message_id)

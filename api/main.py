@@ -23,6 +23,7 @@ from api.routes import (
     recommendations,
     shopper_tokens,
     store_credit,
+    store_settings,
     stores,
     unsubscribe,
     webhooks,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         recommendations,
         checkout,
         shopper_tokens,
+        store_settings,
         webhooks,
         unsubscribe,
     ):

@@ -21,6 +21,10 @@ class OutgoingMessage:
     content_sid: str | None = None
     content_variables: dict[str, str] | None = None
     store_id: str | None = None
+    # The store's sender (from address or number) and reply-to; None: the provider's default.
+    sender: str | None = None
+    sender_name: str | None = None
+    reply_to: str | None = None
 
 
 class MessageProvider(Protocol):

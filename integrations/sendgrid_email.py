@@ -79,9 +79,14 @@ class SendGridProvider:
         custom_args = {MESSAGE_ID_ARG: message.message_id}
         if message.store_id:
             custom_args[STORE_ID_ARG] = message.store_id
+        sender = {"email": message.sender or self._from_email}
+        if message.sender_name:
+            sender["name"] = message.sender_name
+        extra = {"reply_to": {"email": message.reply_to}} if message.reply_to else {}
         return {
+            **extra,
             "personalizations": [{"to": [{"email": message.to}]}],
-            "from": {"email": self._from_email},
+            "from": sender,
             "subject": message.subject or "",
             # SendGrid wants text/plain before text/html.
             "content": [

@@ -98,14 +98,17 @@ class TwilioProvider:
 
     def message_params(self, message: OutgoingMessage) -> dict[str, Any]:
         """The keyword arguments of `messages.create` for one message."""
-        sender = self._senders.get(message.channel)
+        sender = message.sender or self._senders.get(message.channel)
         if not sender:
             raise PermanentSendError("not_configured", f"no Twilio sender for {message.channel}")
         params: dict[str, Any] = {
             "to": with_channel(message.to, message.channel),
-            "from_": with_channel(sender, message.channel),
             "status_callback": self.status_callback(message),
         }
+        if sender.startswith("MG"):  # a messaging service picks the number from its pool
+            params["messaging_service_sid"] = sender
+        else:
+            params["from_"] = with_channel(sender, message.channel)
         if message.channel == "whatsapp" and message.content_sid:
             params["content_sid"] = message.content_sid
             params["content_variables"] = json.dumps(message.content_variables or {})

@@ -14,7 +14,7 @@ from models.message import Message
 from models.promo_code_rule import PromoCodeRule
 from models.promotion import Coupon, CouponRedemption, Promotion
 from models.recommendation import RecommendationPin
-from models.store import ApiKey, Store
+from models.store import ApiKey, Store, StoreSettingsChange
 from models.store_credit import StoreCreditAccount, StoreCreditEntry
 from models.webhook import WebhookReceipt
 
@@ -43,5 +43,6 @@ __all__ = [
     "Store",
     "StoreCreditAccount",
     "StoreCreditEntry",
+    "StoreSettingsChange",
     "WebhookReceipt",
 ]

@@ -30,6 +30,8 @@ class Message(Timestamped, Base):
     idempotency_key: Mapped[str] = mapped_column(String(400), unique=True)
     provider: Mapped[str | None] = mapped_column(String(32))
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    # The from address or number the message went out with (the store's setting at send time).
+    sender: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
     # The provider's code when the message failed (Twilio `21610`, SendGrid `http_400`, `bounce`).

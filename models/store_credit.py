@@ -1,6 +1,6 @@
 """Store credit: a ledger per customer and currency, separate from gift cards."""
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Timestamped
@@ -24,6 +24,12 @@ class StoreCreditEntry(Timestamped, Base):
     __tablename__ = "store_credit_entries"
     __table_args__ = (
         Index("ix_store_credit_entries_customer", "store_id", "customer_id", "created_at", "id"),
+        Index(
+            "ix_store_credit_entries_order",
+            "store_id",
+            "order_id",
+            postgresql_where=text("order_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -33,3 +39,5 @@ class StoreCreditEntry(Timestamped, Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     balance_after: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
+    # Set on a checkout's draw and on its release, so a cancelled order finds what to give back.
+    order_id: Mapped[str | None] = mapped_column(String(200))

@@ -1,6 +1,7 @@
-"""Last-touch attribution: an order placed within the window after a flow message is credited to
-that message. A click (the message id in `utm_content`) names the message outright; otherwise the
-last message sent to the customer in the window counts."""
+"""Last-touch attribution: an order placed within the store's attribution window (default 5
+days) after a flow message is credited to that message. A click (the message id in
+`utm_content`) names the message outright; otherwise the last message sent to the customer in
+the window counts."""
 
 from datetime import datetime, timedelta
 
@@ -8,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Conversion, Message
+from models import Conversion, Message, Store
+from services.store_settings import attribution_window_days
 
-ATTRIBUTION_WINDOW = timedelta(days=5)  # Klaviyo's default after an email click or open
 SENT = ("sent", "delivered")
 
 
@@ -25,11 +26,13 @@ async def attribute_order(
     currency: str,
     clicked_message_id: str | None,
 ) -> None:
+    own = await session.scalar(select(Store.settings).where(Store.id == store_id))
+    window = timedelta(days=attribution_window_days(own))
     in_window = (
         Message.store_id == store_id,
         Message.status.in_(SENT),
         Message.sent_at <= placed_at,
-        Message.sent_at >= placed_at - ATTRIBUTION_WINDOW,
+        Message.sent_at >= placed_at - window,
     )
     message = None
     if clicked_message_id:

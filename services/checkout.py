@@ -1,5 +1,5 @@
-"""Checkout: price a cart (evaluate, no side effects) and complete it (record coupon uses and
-draw gift cards in the caller's transaction, once per order)."""
+"""Checkout: price a cart (evaluate, no side effects) and complete it (record coupon uses, draw
+gift cards and store credit in the caller's transaction, once per order)."""
 
 import dataclasses
 from datetime import UTC, datetime
@@ -16,6 +16,7 @@ from services.checkout_inputs import CheckoutInputs, CheckoutRequest, gather_inp
 from services.checkout_shopper import shopper_view
 from services.errors import CouponAlreadyUsed, CouponExhausted, GiftCardInsufficient
 from services.redemptions import draw_gift_cards, redeem_coupons
+from services.store_credit import credit_balance, draw_for_order
 
 
 def price(inputs: CheckoutInputs) -> pricing.PricedCart:
@@ -47,6 +48,12 @@ def contract_body(priced: pricing.PricedCart, inputs: CheckoutInputs) -> dict[st
     return masked.to_contract_dict()
 
 
+def with_store_credit(body: dict[str, Any], wanted: int) -> dict[str, Any]:
+    """Store credit pays after gift cards, never more than is still due."""
+    applied = min(wanted, body["amount_due"])
+    return {**body, "store_credit_applied": applied, "amount_due": body["amount_due"] - applied}
+
+
 async def evaluate_checkout(
     session: AsyncSession, store_id: str, request: CheckoutRequest, hash_key: str
 ) -> dict[str, Any]:
@@ -55,7 +62,11 @@ async def evaluate_checkout(
     priced = price(inputs)
     if request.shopper_view:
         priced = shopper_view(priced, inputs, request)
-    return contract_body(priced, inputs)
+    wanted = 0
+    if request.store_credit and request.customer_id is not None:
+        held = await credit_balance(session, store_id, request.customer_id, request.currency)
+        wanted = min(request.store_credit, held)
+    return with_store_credit(contract_body(priced, inputs), wanted)
 
 
 async def _stored(session: AsyncSession, store_id: str, order_id: str) -> dict[str, Any] | None:
@@ -92,7 +103,9 @@ async def complete_checkout(
     inputs = await gather_inputs(session, store_id, request, hash_key, datetime.now(UTC), order_id)
     priced = price(inputs)
     _refuse_spent(priced, inputs)
-    result = {"order_id": order_id, **contract_body(priced, inputs)}
+    # Capped at what is due, never at the balance: the draw below takes it all or fails.
+    wanted = request.store_credit if request.customer_id is not None else 0
+    result = {"order_id": order_id, **with_store_credit(contract_body(priced, inputs), wanted)}
     # Claim the order first: a concurrent retry waits on this row, then returns our result.
     claimed = await session.scalar(
         insert(CompletedCheckout)
@@ -119,4 +132,13 @@ async def complete_checkout(
     await draw_gift_cards(
         session, store_id, order_id, [(g.code, g.amount) for g in priced.gift_cards]
     )
+    if request.customer_id is not None:
+        await draw_for_order(
+            session,
+            store_id,
+            request.customer_id,
+            request.currency,
+            result["store_credit_applied"],
+            order_id,
+        )
     return result

@@ -40,6 +40,7 @@ class CheckoutRequest:
     # A publishable key's view (services/checkout_shopper.py); the caller sets customer_id to
     # None when it is not vouched for.
     shopper_view: bool = False
+    store_credit: int = 0  # the amount of the customer's store credit to apply
 
 
 @dataclass(frozen=True)

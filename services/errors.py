@@ -58,6 +58,12 @@ class GiftCardInsufficient(Conflict):
     code = "gift_card_insufficient_balance"
 
 
+class StoreCreditInsufficient(Conflict):
+    """The customer's store credit no longer covers what the checkout would draw."""
+
+    code = "store_credit_insufficient_balance"
+
+
 def invalid_field(field: str, message: str) -> InvalidInput:
     """A 422 naming one field, in the envelope's `details` shape."""
     return InvalidInput(f"{field}: {message}", details=[{"field": field, "message": message}])

@@ -72,17 +72,36 @@ class FlowConfig(BaseModel):
         return self
 
 
+# MyCart's rules, the defaults of every kind: a browse reminder 30 minutes after a view, an
+# abandoned-cart reminder the following day (with a promo code once a rule is named), a one-off
+# code the day after each order (by then most cancellations have come in).
+DEFAULT_TRIGGER_DELAY = {"abandoned_cart": 86400, "browse_reminder": 1800, "return_purchase": 86400}
+_DEFAULT_SUBJECT = {
+    "abandoned_cart": "You left something in your cart",
+    "browse_reminder": "Still thinking about {{ product.title }}?",
+    "return_purchase": "A thank-you code for your next order",
+}
+_DEFAULT_BODY = {
+    "abandoned_cart": "Hi {{ customer.first_name or 'there' }}, your cart is waiting: {{ link }}"
+    "{% if promo_code %} Use {{ promo_code }} at checkout for a little extra.{% endif %}",
+    "browse_reminder": "Hi {{ customer.first_name or 'there' }}, take another look: {{ link }}",
+    "return_purchase": "Thank you for your order, {{ customer.first_name or 'there' }}!"
+    "{% if promo_code %} Your code for the next one: {{ promo_code }}.{% endif %} {{ link }}",
+}
+
+
 def default_flow(kind: str) -> FlowConfig:
-    """What a new store has before staff configure anything: a sensible, disabled flow."""
-    delay = {"abandoned_cart": 3600, "browse_reminder": 1800, "return_purchase": 86400}[kind]
-    subject = {
-        "abandoned_cart": "You left something in your cart",
-        "browse_reminder": "Still thinking about {{ product.title }}?",
-        "return_purchase": "A thank-you code for your next order",
-    }[kind]
-    body = (
-        "Hi {{ customer.first_name or 'there' }}, come back: {{ link }}"
-        "{% if promo_code %} Use {{ promo_code }} at checkout.{% endif %}"
+    """What a new store has before staff configure anything: MyCart's flow, disabled. The code
+    steps name no promo-code rule yet: the store picks one (its promotion) before enabling."""
+    template = Template(subject=_DEFAULT_SUBJECT[kind], body=_DEFAULT_BODY[kind])
+    step = FlowStep(delay_seconds=0, channel="email", template=template)
+    return FlowConfig(
+        enabled=False, trigger_delay_seconds=DEFAULT_TRIGGER_DELAY[kind], steps=[step]
     )
-    step = FlowStep(delay_seconds=0, channel="email", template=Template(subject=subject, body=body))
-    return FlowConfig(enabled=False, trigger_delay_seconds=delay, steps=[step])
+
+
+def with_kind_defaults(kind: str, config: FlowConfig) -> FlowConfig:
+    """A PUT that leaves out `trigger_delay_seconds` gets its kind's default, not one for all."""
+    if "trigger_delay_seconds" in config.model_fields_set or kind not in DEFAULT_TRIGGER_DELAY:
+        return config
+    return config.model_copy(update={"trigger_delay_seconds": DEFAULT_TRIGGER_DELAY[kind]})

@@ -23,6 +23,7 @@ class StepContext:
     product_id: str | None = None
     order_id: str | None = None
     now: datetime | None = None
+    flow_version: int | None = None
 
     @property
     def channel(self) -> str:
@@ -61,6 +62,7 @@ async def decide_step(session: AsyncSession, ctx: StepContext) -> GateVerdict:
             order_id=ctx.order_id,
             now=ctx.now,
             step=ctx.step,
+            flow_version=ctx.flow_version,
         ),
     )
     if verdict.reason is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from integrations.messaging import OutgoingMessage, PermanentSendError
-from models import Customer
+from models import Customer, Store
 from services.consent import set_customer_consent
 from services.errors import InvalidInput
 from services.flow_messages import StepContext
@@ -31,6 +31,7 @@ from services.message_log import (
 )
 from services.promo_codes import issue_code
 from services.send_gate import CONTACT_FIELD
+from services.store_settings import StoreDefaults, as_defaults, effective_settings
 from services.templates import render
 
 
@@ -44,7 +45,7 @@ class PreparedSend:
 
 
 async def prepare_send(
-    session: AsyncSession, ctx: StepContext, provider_name: str, storefront_url: str
+    session: AsyncSession, ctx: StepContext, provider_name: str, defaults: StoreDefaults | str
 ) -> PreparedSend:
     row = await record_step(session, ctx.ref(), status="pending")
     if row.status == "failed":
@@ -67,6 +68,9 @@ async def prepare_send(
             await mark_suppressed(session, row.id, "no_promo_code")
             return PreparedSend(row.id, "suppressed")
         row.promo_code = code
+    # The store's settings as they are now (runs in flight included); the gate read the row in
+    # this transaction, so this is no second query.
+    own = effective_settings(await session.get(Store, ctx.store_id), as_defaults(defaults))
     template = step.template
     scope = await message_scope(
         session,
@@ -77,9 +81,10 @@ async def prepare_send(
         cart_id=ctx.cart_id,
         product_id=ctx.product_id,
         order_id=ctx.order_id,
-        storefront_url=storefront_url,
+        storefront_url=own.storefront_base_url,
         message_id=row.id,
         promo_code=row.promo_code,
+        utm_source=own.utm_source,
     )
     try:
         subject = render(template.subject, scope) if template.subject else None
@@ -98,7 +103,10 @@ async def prepare_send(
             body="",
         )
         return PreparedSend(row.id, "failed", failure=refusal)
-    await mark_send_started(session, row.id, provider=provider_name, subject=subject, body=body)
+    sender = own.sender_for(ctx.channel)
+    await mark_send_started(
+        session, row.id, provider=provider_name, subject=subject, body=body, sender=sender
+    )
     message = OutgoingMessage(
         message_id=row.id,
         channel=ctx.channel,
@@ -108,6 +116,9 @@ async def prepare_send(
         content_sid=template.content_sid,
         content_variables=variables or None,
         store_id=ctx.store_id,
+        sender=sender,
+        sender_name=own.email_from.name if ctx.channel == "email" else None,
+        reply_to=own.reply_to if ctx.channel == "email" else None,
     )
     return PreparedSend(row.id, "ready", message=message)
 

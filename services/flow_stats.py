@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Conversion, Message
+from models import Conversion, Message, Order
 from services.flows import check_kind
 
 
@@ -53,13 +53,20 @@ async def flow_stats(
             row["failed"] += count
         elif status == "unknown":  # handed over, no answer yet: not counted as sent
             row["unknown"] += count
+    # A cancelled or fully refunded order is no conversion; a partly refunded one counts what
+    # the store kept.
+    kept = Conversion.revenue - func.coalesce(Order.refunded_amount, 0)
     conversions = await session.execute(
-        select(Conversion.step, Conversion.currency, func.count(), func.sum(Conversion.revenue))
+        select(Conversion.step, Conversion.currency, func.count(), func.sum(kept))
+        .outerjoin(
+            Order, (Order.store_id == Conversion.store_id) & (Order.order_id == Conversion.order_id)
+        )
         .where(
             Conversion.store_id == store_id,
             Conversion.flow == kind,
             Conversion.placed_at >= start,
             Conversion.placed_at < end,
+            func.coalesce(Order.status, "placed").not_in(("cancelled", "refunded")),
         )
         .group_by(Conversion.step, Conversion.currency)
         .order_by(Conversion.currency)

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import FlowVersion
-from services.errors import NotFound
+from services.errors import NotFound, invalid_field
 from services.flow_config import FLOW_KINDS, FlowConfig, default_flow
 from services.promo_codes import check_rules_exist
 from services.templates import check_template
@@ -34,6 +34,14 @@ async def current_flow(session: AsyncSession, store_id: str, kind: str) -> tuple
 async def save_flow(session: AsyncSession, store_id: str, kind: str, config: FlowConfig) -> int:
     """Store a new version; runs in flight keep the one they started with."""
     check_kind(kind)
+    if kind == "return_purchase" and config.enabled:
+        for n, step in enumerate(config.steps):
+            if not step.promo_code_rule_id:
+                raise invalid_field(
+                    f"steps.{n}.promo_code_rule_id",
+                    "a return_purchase flow sends a one-off code: each step must name a "
+                    "promo-code rule (POST /v1/promo-code-rules) before the flow is enabled",
+                )
     rules = {s.promo_code_rule_id for s in config.steps if s.promo_code_rule_id}
     await check_rules_exist(session, store_id, rules)
     for step in config.steps:

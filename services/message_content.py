@@ -12,10 +12,16 @@ from services.urls import web_url_or_none
 
 
 def tracked_link(
-    url: str, *, channel: str, flow: str, message_id: str, promo_code: str | None
+    url: str,
+    *,
+    channel: str,
+    flow: str,
+    message_id: str,
+    promo_code: str | None,
+    utm_source: str = "shopstar",
 ) -> str:
     params = {
-        "utm_source": "shopstar",
+        "utm_source": utm_source,
         "utm_medium": channel,
         "utm_campaign": flow,
         "utm_content": message_id,
@@ -50,6 +56,7 @@ async def message_scope(
     storefront_url: str,
     message_id: str,
     promo_code: str | None,
+    utm_source: str = "shopstar",
 ) -> dict[str, Any]:
     """Everything a template may use. Only what can still be bought is shown."""
     storefront = storefront_url.rstrip("/")
@@ -76,7 +83,12 @@ async def message_scope(
         else None,
         "promo_code": promo_code,
         "link": tracked_link(
-            target, channel=channel, flow=flow, message_id=message_id, promo_code=promo_code
+            target,
+            channel=channel,
+            flow=flow,
+            message_id=message_id,
+            promo_code=promo_code,
+            utm_source=utm_source,
         ),
     }
 

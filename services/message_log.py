@@ -68,7 +68,13 @@ async def record_step(
 
 
 async def mark_send_started(
-    session: AsyncSession, message_id: str, *, provider: str, subject: str | None, body: str
+    session: AsyncSession,
+    message_id: str,
+    *,
+    provider: str,
+    subject: str | None,
+    body: str,
+    sender: str | None = None,
 ) -> None:
     """Committed right before the provider is called: a retry that finds it set knows an
     earlier attempt may have handed the message over."""
@@ -76,7 +82,14 @@ async def mark_send_started(
     await session.execute(
         update(Message)
         .where(Message.id == message_id)
-        .values(send_started_at=now, provider=provider, subject=subject, body=body, updated_at=now)
+        .values(
+            send_started_at=now,
+            provider=provider,
+            subject=subject,
+            body=body,
+            sender=sender,
+            updated_at=now,
+        )
     )
 
 

@@ -1,11 +1,11 @@
 """Recording what a completed checkout used, and giving it back once when the order is
-cancelled or fully refunded.
+cancelled or fully refunded (coupon uses, gift-card draws and store credit alike).
 
 Every write that can race is one conditional statement: a coupon's use is counted with
 `UPDATE ... WHERE used_count < usage_limit`, a once-per-customer use is a row that a partial
-unique index admits once, a gift card is drawn with `UPDATE ... WHERE balance >= amount`. Rows
-are touched in a fixed order (coupons by id, then gift cards by id) so that two checkouts never
-wait on each other in a cycle."""
+unique index admits once, a gift card or store credit is drawn with `UPDATE ... WHERE balance >=
+amount`. Rows are touched in a fixed order (coupons by id, gift cards by id, then the customer's
+store-credit account) so that two checkouts never wait on each other in a cycle."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,6 +18,7 @@ from models import CompletedCheckout, Coupon, CouponRedemption, GiftCard, GiftCa
 from services.checkout_codes import CouponUse
 from services.errors import CouponAlreadyUsed, CouponExhausted, GiftCardInsufficient
 from services.ids import new_id
+from services.store_credit import release_for_order
 
 
 async def redeem_coupons(
@@ -147,5 +148,6 @@ async def release_checkout(session: AsyncSession, store_id: str, order_id: str) 
                 created_at=now,
             )
         )
+    await release_for_order(session, store_id, order_id)
     await session.flush()
     return True

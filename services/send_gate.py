@@ -4,13 +4,14 @@ until when to hold it (quiet hours)."""
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ScalarSelect, exists, func, or_, select
+from sqlalchemy import ScalarSelect, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Cart, Customer, Message, Order, Product, RecoveryRun, Store
+from models import Cart, Customer, FlowVersion, Message, Order, Product, RecoveryRun, Store
 from services.flow_config import FlowConfig
 from services.promo_codes import has_code_to_give
 from services.quiet_hours import quiet_until
+from services.store_settings import store_quiet_hours
 
 CONTACT_FIELD = {"email": "email", "sms": "phone", "whatsapp": "phone"}
 
@@ -29,6 +30,7 @@ class GateInput:
     order_id: str | None = None
     now: datetime | None = None  # the run's clock, for quiet hours
     step: int | None = None
+    flow_version: int | None = None  # the version the run pinned
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,10 @@ async def check_send_gate(session: AsyncSession, gate: GateInput) -> GateVerdict
     if customer is not None and customer.erased_at is not None:
         return GateVerdict("erased")
     cart = await session.get(Cart, (gate.store_id, gate.cart_id)) if gate.cart_id else None
+    store, switched_off = await _store_and_switch(session, gate)
     reason = await _flow_reason(session, gate, cart)
+    if reason is None and switched_off:
+        reason = "flow_disabled"
     if reason is None and (customer is None or not getattr(customer, CONTACT_FIELD[gate.channel])):
         reason = "no_contact"
     if reason is None and not getattr(customer, f"consent_{gate.channel}"):
@@ -63,8 +68,28 @@ async def check_send_gate(session: AsyncSession, gate: GateInput) -> GateVerdict
     if reason is not None:
         return GateVerdict(reason)
     assert customer is not None
-    hold_until = await _quiet_hours(session, gate, customer)
-    return GateVerdict(hold_until=hold_until, read=(customer, cart))
+    hold_until = _quiet_hours(gate, customer, store)
+    return GateVerdict(hold_until=hold_until, read=(customer, cart, store))
+
+
+async def _store_and_switch(session: AsyncSession, gate: GateInput) -> tuple[Store | None, bool]:
+    """The store (its settings are read at send time) and whether staff turned the flow off
+    since the run started, in one query. Off at any version after the pinned one counts, so
+    turning the flow back on affects new runs only."""
+    switched_off = (
+        exists().where(
+            FlowVersion.store_id == gate.store_id,
+            FlowVersion.kind == gate.flow,
+            FlowVersion.version > gate.flow_version,
+            FlowVersion.config["enabled"].as_boolean().is_(False),
+        )
+        if gate.flow_version is not None
+        else false()
+    )
+    row = (
+        await session.execute(select(Store, switched_off).where(Store.id == gate.store_id))
+    ).first()
+    return (row[0], bool(row[1])) if row is not None else (None, False)
 
 
 async def _flow_reason(session: AsyncSession, gate: GateInput, cart: Cart | None) -> str | None:
@@ -129,16 +154,12 @@ async def _frequency_reason(session: AsyncSession, gate: GateInput) -> str | Non
     return None
 
 
-async def _quiet_hours(
-    session: AsyncSession, gate: GateInput, customer: Customer
-) -> datetime | None:
-    quiet = gate.config.quiet_hours
+def _quiet_hours(gate: GateInput, customer: Customer, store: Store | None) -> datetime | None:
+    """The flow's quiet hours, else the store's default ones."""
+    quiet = gate.config.quiet_hours or store_quiet_hours(store)
     if quiet is None:
         return None
-    timezone = customer.timezone
-    if timezone is None:
-        store = await session.get(Store, gate.store_id)
-        timezone = store.timezone if store else "UTC"
+    timezone = customer.timezone or (store.timezone if store else "UTC")
     return quiet_until(gate.now or datetime.now(UTC), timezone, quiet.start, quiet.end)
 
 

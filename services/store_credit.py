@@ -3,13 +3,14 @@ conditional UPDATE, so concurrent debits can never take the balance below zero."
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Customer, StoreCreditAccount, StoreCreditEntry
-from services.errors import Conflict, NotFound, invalid_field
+from services.errors import Conflict, NotFound, StoreCreditInsufficient, invalid_field
 from services.ids import new_id
 from services.pagination import fetch_page
 
@@ -107,3 +108,93 @@ async def list_entries(
         StoreCreditEntry.store_id == store_id, StoreCreditEntry.customer_id == customer_id
     )
     return await fetch_page(session, query, StoreCreditEntry, limit, cursor)
+
+
+def _account(store_id: str, customer_id: str, currency: str) -> tuple[Any, ...]:
+    return (
+        StoreCreditAccount.store_id == store_id,
+        StoreCreditAccount.customer_id == customer_id,
+        StoreCreditAccount.currency == currency,
+    )
+
+
+async def credit_balance(
+    session: AsyncSession, store_id: str, customer_id: str, currency: str
+) -> int:
+    query = select(StoreCreditAccount.balance).where(*_account(store_id, customer_id, currency))
+    return await session.scalar(query) or 0
+
+
+async def draw_for_order(
+    session: AsyncSession,
+    store_id: str,
+    customer_id: str,
+    currency: str,
+    amount: int,
+    order_id: str,
+) -> None:
+    """Draw the whole amount or fail: one conditional UPDATE, so of concurrent checkouts only as
+    many as the balance covers succeed, and a loser knows (409) instead of paying less."""
+    if amount == 0:
+        return
+    balance = await session.scalar(
+        update(StoreCreditAccount)
+        .where(*_account(store_id, customer_id, currency), StoreCreditAccount.balance >= amount)
+        .values(balance=StoreCreditAccount.balance - amount)
+        .returning(StoreCreditAccount.balance)
+    )
+    if balance is None:
+        raise StoreCreditInsufficient(
+            f"the customer's store credit does not cover {amount}",
+            details={"field": "store_credit", "currency": currency},
+        )
+    session.add(
+        StoreCreditEntry(
+            id=new_id("scr"),
+            store_id=store_id,
+            customer_id=customer_id,
+            currency=currency,
+            amount=-amount,
+            balance_after=balance,
+            reason="checkout",
+            order_id=order_id,
+            created_at=datetime.now(UTC),
+        )
+    )
+    await session.flush()
+
+
+async def release_for_order(session: AsyncSession, store_id: str, order_id: str) -> None:
+    """Credit back what the order drew. The caller makes sure this runs once per order."""
+    draws = await session.execute(
+        select(StoreCreditEntry.customer_id, StoreCreditEntry.currency, StoreCreditEntry.amount)
+        .where(
+            StoreCreditEntry.store_id == store_id,
+            StoreCreditEntry.order_id == order_id,
+            StoreCreditEntry.amount < 0,
+        )
+        .order_by(StoreCreditEntry.customer_id, StoreCreditEntry.currency)
+    )
+    now = datetime.now(UTC)
+    for customer_id, currency, amount in draws.tuples():
+        balance = await session.scalar(
+            update(StoreCreditAccount)
+            .where(*_account(store_id, customer_id, currency))
+            .values(balance=StoreCreditAccount.balance - amount)
+            .returning(StoreCreditAccount.balance)
+        )
+        assert balance is not None
+        session.add(
+            StoreCreditEntry(
+                id=new_id("scr"),
+                store_id=store_id,
+                customer_id=customer_id,
+                currency=currency,
+                amount=-amount,
+                balance_after=balance,
+                reason="order cancelled or refunded",
+                order_id=order_id,
+                created_at=now,
+            )
+        )
+    await session.flush()

@@ -29,6 +29,7 @@ class Principal:
 
     store_id: str
     key_kind: str
+    key_id: str | None = None  # who changed a setting, in the store's audit list
 
 
 def check_timezone(name: str) -> None:
@@ -89,11 +90,11 @@ async def revoke_key(session: AsyncSession, store_id: str, key_id: str) -> None:
 async def authenticate(session: AsyncSession, presented: str) -> Principal:
     row = (
         await session.execute(
-            select(ApiKey.store_id, ApiKey.kind).where(
+            select(ApiKey.store_id, ApiKey.kind, ApiKey.id).where(
                 ApiKey.key_hash == hash_secret(presented), ApiKey.revoked_at.is_(None)
             )
         )
     ).first()
     if row is None:
         raise Unauthorized("unknown or revoked API key")
-    return Principal(store_id=row.store_id, key_kind=row.kind)
+    return Principal(store_id=row.store_id, key_kind=row.kind, key_id=row.id)

@@ -22,6 +22,8 @@ ENDING_REASONS = {
     "cart_empty": "cancelled",
     "erased": "suppressed:erased",
     "order_cancelled": "suppressed:order_cancelled",
+    # Staff turned the flow off: its runs in flight stop at their next step.
+    "flow_disabled": "suppressed:flow_disabled",
 }
 # Since this patch the gate and the closing bookkeeping run as local activities: a short
 # database read in the worker that already holds the run, recorded as one marker instead of a

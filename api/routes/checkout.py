@@ -41,6 +41,7 @@ def _request(body: CheckoutIn, caller: Principal, settings: Settings) -> Checkou
         coupon_codes=tuple(body.coupon_codes),
         gift_card_codes=tuple(body.gift_card_codes),
         shopper_view=publishable,
+        store_credit=body.store_credit,
     )
 
 

@@ -5,7 +5,7 @@ from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.flows import FlowOut
-from services.flow_config import FLOW_KINDS, FlowConfig
+from services.flow_config import FLOW_KINDS, FlowConfig, with_kind_defaults
 from services.flows import current_flow, save_flow
 
 router = guarded_router(
@@ -32,6 +32,9 @@ async def get_flow(kind: str, session: SessionDep, caller: SecretKey) -> FlowOut
 
 @router.put("/{kind}", response_model=FlowOut, responses={404: ERROR_SCHEMA, 422: ERROR_SCHEMA})
 async def put_flow(kind: str, body: FlowConfig, session: SessionDep, caller: SecretKey) -> FlowOut:
-    """Replace a flow: a new version for new runs; runs in flight keep theirs."""
+    """Replace a flow: a new version for new runs; runs in flight keep theirs, unless the new
+    version turns the flow off, which stops them at their next step. Left out,
+    `trigger_delay_seconds` is the kind's default (browse reminder 1800, others 86400)."""
+    body = with_kind_defaults(kind, body)
     version = await save_flow(session, caller.store_id, kind, body)
     return FlowOut(kind=kind, version=version, **body.model_dump())

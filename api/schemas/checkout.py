@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from api.schemas.money import Amount, Currency, Id
 
@@ -37,6 +37,19 @@ class CheckoutIn(BaseModel):
     )
     coupon_codes: list[Code] = Field(default_factory=list, max_length=20)
     gift_card_codes: list[Code] = Field(default_factory=list, max_length=10)
+    store_credit: Amount = Field(
+        default=0,
+        description="Store credit of `customer_id` to apply, capped at what is due (and, on "
+        "evaluate, at the balance); complete draws it in full or answers 409",
+    )
+
+    @field_validator("store_credit")
+    @classmethod
+    def _credit_needs_customer(cls, value: int, info: ValidationInfo) -> int:
+        # customer_id is declared first, so it is validated by now.
+        if value and info.data.get("customer_id") is None:
+            raise ValueError("store_credit needs the customer_id whose credit it is")
+        return value
 
 
 class CheckoutCompleteIn(CheckoutIn):
@@ -85,7 +98,8 @@ class PricedCartOut(BaseModel):
     shipping_discount: int
     total: int
     gift_cards: list[GiftCardUseOut]
-    amount_due: int
+    store_credit_applied: int = 0
+    amount_due: int = Field(description="total - gift cards - store credit")
     added_items: list[AddedItemOut]
     rejected_codes: list[RejectedCodeOut]
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class MessageOut(BaseModel):
@@ -15,6 +15,9 @@ class MessageOut(BaseModel):
     status: str
     suppression_reason: str | None
     promo_code: str | None
+    sender: str | None = Field(
+        default=None, description="The from address or number it went out with (store settings)"
+    )
     workflow_id: str
     customer_id: str | None
     created_at: datetime

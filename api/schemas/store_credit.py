@@ -26,6 +26,7 @@ class StoreCreditEntryOut(BaseModel):
     amount: int
     balance_after: int
     reason: str
+    order_id: str | None = Field(default=None, description="The checkout that drew or released it")
     created_at: datetime
 
 

@@ -54,6 +54,7 @@ async def test_prices_promotions_coupons_and_gift_cards(
         "shipping_discount": 0,
         "total": 9200,
         "gift_cards": [{"code": f"****{card['last4']}", "amount": 2000}],
+        "store_credit_applied": 0,
         "amount_due": 7200,
         "added_items": [],
         "rejected_codes": [],

@@ -34,6 +34,9 @@ CONTRACT_PATHS = {
     ("post", "/v1/checkout/evaluate"),
     ("post", "/v1/checkout/complete"),
     ("post", "/v1/shopper-tokens"),
+    ("get", "/v1/settings"),
+    ("patch", "/v1/settings"),
+    ("get", "/v1/settings/history"),
 }
 
 

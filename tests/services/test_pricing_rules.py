@@ -50,7 +50,7 @@ def price(
     customer: CustomerFacts | None = None,
     coupons: list[AppliedCoupon] = [],  # noqa: B006
     gift_cards: list[GiftCardBalance] = [],  # noqa: B006
-    rejected: list[RejectedCode] = [],
+    rejected: list[RejectedCode] = [],  # noqa: B006
 ) -> PricedCart:
     cart = Cart(currency, tuple(lines), shipping)
     return price_cart(cart, promotions, bundles, customer, coupons, gift_cards, rejected)

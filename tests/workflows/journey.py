@@ -180,3 +180,23 @@ async def messages(api: httpx.AsyncClient, store: StoreKeys, **params: str) -> l
     )
     assert response.status_code == 200, response.text
     return sorted(response.json()["items"], key=lambda m: (m["created_at"], m["step"]))
+
+
+async def with_code_rule(
+    api: httpx.AsyncClient, store: StoreKeys, flow: dict[str, Any], days: int = 30
+) -> dict[str, Any]:
+    """The flow with every step issuing a code of a new 15%-off rule (a return_purchase flow
+    cannot be enabled without one)."""
+    body = {"name": "Thanks", "actions": [{"type": "percent_off", "percent": 15, "target": "cart"}]}
+    promo = await api.post(
+        "/v1/promotions", json={**body, "requires_coupon": True}, headers=store.auth()
+    )
+    assert promo.status_code == 201, promo.text
+    rule = await api.post(
+        "/v1/promo-code-rules",
+        json={"promotion_id": promo.json()["id"], "prefix": "THANKS", "expires_after_days": days},
+        headers=store.auth(),
+    )
+    assert rule.status_code == 201, rule.text
+    steps = [{**s, "promo_code_rule_id": rule.json()["id"]} for s in flow["steps"]]
+    return {**flow, "steps": steps}

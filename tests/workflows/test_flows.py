@@ -30,6 +30,7 @@ from tests.workflows.journey import (
     shopper,
     timer_durations,
     viewed,
+    with_code_rule,
 )
 
 
@@ -125,7 +126,7 @@ async def test_return_purchase_sends_after_the_order_and_not_for_a_cancelled_one
     temporal_env: WorkflowEnvironment,
     sessionmaker: SessionMaker,
 ) -> None:
-    await put_flow(api, store, "return_purchase", RETURN_FLOW)
+    await put_flow(api, store, "return_purchase", await with_code_rule(api, store, RETURN_FLOW))
     await post(
         api, store, shopper(), product(), order("o_1", cart_id=None), order("o_2", cart_id=None)
     )
