@@ -26,6 +26,9 @@ RACERS = 50
 async def grant(
     api: httpx.AsyncClient, store: StoreKeys, amount: int, customer: str = "c1"
 ) -> None:
+    known = [event("customer.upserted", {"customer_id": customer})]
+    upserted = await api.post("/v1/events", json={"events": known}, headers=store.auth())
+    assert upserted.status_code == 202
     body = {"amount": amount, "currency": "USD", "reason": "goodwill"}
     response = await api.post(
         f"/v1/customers/{customer}/store-credit", json=body, headers=store.auth()
