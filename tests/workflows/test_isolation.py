@@ -21,7 +21,7 @@ from models import Event, FlowVersion
 from models.database import SessionMaker
 from services.relay import Relay
 from tests.api.test_flow_limits import SLOW
-from tests.conftest import StoreKeys, make_store
+from tests.conftest import StoreKeys, event, make_store
 from tests.workflows.journey import (
     TWO_STEP_FLOW,
     cart,
@@ -99,6 +99,8 @@ async def test_a_flow_saved_before_the_bounds_does_not_stop_other_stores(
     assert "at most 1000 characters" in failure["error"]
     assert (await event_ids(sessionmaker, store.id, "cart.updated"))[0] in failure["event_ids"]
     assert await relay_failures(api, other) == []
+    publishable = await api.get("/v1/relay-failures", headers=store.auth("publishable"))
+    assert publishable.status_code == 403
     assert not await started(temporal_env.client, f"cart:{store.id}:k_1")
     # Staff save a flow that fits: the events set aside are delivered.
     await enable_flow(api, store)
@@ -206,3 +208,24 @@ async def test_a_template_that_never_finishes_fails_its_step_once(
     )
     assert "took longer than" in failed["failure_reason"]
     assert (sent["step"], sent["status"]) == (1, "sent")
+
+
+async def test_a_flood_from_one_store_delays_another_by_one_batch_at_most(
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    relay: Relay,
+    temporal_env: WorkflowEnvironment,
+    sessionmaker: SessionMaker,
+) -> None:
+    await deliver(relay)  # what earlier tests left
+    other = await make_store(api, "Other store")
+    flood = [event("customer.upserted", {"customer_id": f"c_{i}"}) for i in range(40)]
+    await post(api, store, *flood)
+    await post(api, other, shopper())
+    small = Relay(sessionmaker, temporal_env.client, task_queue="fairness", batch_size=10)
+    assert await small.deliver_batch() == 10
+    async with sessionmaker() as session:
+        waiting = select(Event.store_id, func.count()).where(Event.delivered_at.is_(None))
+        left = dict((await session.execute(waiting.group_by(Event.store_id))).tuples().all())
+    # The other store's event went with the first batch; the flood waits its turn.
+    assert left == {store.id: 31}
