@@ -31,7 +31,8 @@ MAX_RANGE_TOTAL = 10_000  # items of all range() calls of one render
 MAX_REPEAT = 10_000  # length of a string or list made by `*`
 MAX_EXPONENT = 64
 MAX_OUTPUT = 100_000  # characters of one rendered text
-RENDER_SECONDS = 2.0
+RENDER_SECONDS = 5.0
+STARTUP_SECONDS = 60.0
 PROCESS_MEMORY = 512 * 1024 * 1024
 # `%` formatting with a width or precision of 5 digits or more (`'%99999999s' % x`).
 _WIDE_FORMAT = re.compile(r"%[-#0 +]*(\d{5,}|\*|\.\d{5,})")
@@ -128,9 +129,22 @@ def check_template(source: str) -> None:
         raise TemplateFailure(f"template does not parse: {exc}") from exc
 
 
+def _limit_memory() -> None:
+    """At most PROCESS_MEMORY more than the process has mapped once started (what it imported
+    is not the template's doing)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            mapped = int(statm.read().split()[0]) * resource.getpagesize()
+    except OSError:
+        return  # not Linux: the time limit still holds
+    limit = mapped + PROCESS_MEMORY
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def _serve(conn: Connection) -> None:
     """A render process: one job at a time, the answer (or the failure's text) sent back."""
-    resource.setrlimit(resource.RLIMIT_AS, (PROCESS_MEMORY, PROCESS_MEMORY))
+    _limit_memory()
+    conn.send(("ready", None))
     while True:
         try:
             sources, context = conn.recv()
@@ -149,6 +163,13 @@ class _Process:
         self.process: BaseProcess = ctx.Process(target=_serve, args=(child,), daemon=True)
         self.process.start()
         child.close()
+        self.ready = False
+
+    async def started(self) -> None:
+        """A new process imports before it can render: that time is not the template's."""
+        if not self.ready:
+            await asyncio.wait_for(_receive(self.conn), STARTUP_SECONDS)
+            self.ready = True
 
     def kill(self) -> None:
         self.process.kill()
@@ -169,6 +190,11 @@ class TemplateRenderer:
     async def render(self, sources: dict[str, str], context: dict[str, Any]) -> dict[str, str]:
         idle = self._pool()
         worker = await idle.get()
+        try:
+            await worker.started()
+        except BaseException:
+            idle.put_nowait(self._replace(worker))
+            raise
         try:
             worker.conn.send((sources, context))
             status, value = await asyncio.wait_for(_receive(worker.conn), self._seconds)
