@@ -17,6 +17,7 @@ from services.consent import unsubscribe_url
 from services.logging import configure_logging
 from services.relay import Relay
 from services.store_settings import StoreDefaults
+from services.templates import TemplateRenderer
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
@@ -72,9 +73,18 @@ def message_provider(settings: Settings) -> MessageProvider:
     return ChannelProviders(email=email, phone=phone)
 
 
-def build_worker(client: Client, sessionmaker: SessionMaker, settings: Settings) -> Worker:
+def build_worker(
+    client: Client,
+    sessionmaker: SessionMaker,
+    settings: Settings,
+    renderer: TemplateRenderer | None = None,
+) -> Worker:
+    # Templates render in processes of the worker's own, with a time limit it can enforce.
     activities = FlowActivities(
-        sessionmaker, message_provider(settings), StoreDefaults.from_settings(settings)
+        sessionmaker,
+        message_provider(settings),
+        StoreDefaults.from_settings(settings),
+        renderer or TemplateRenderer(processes=2),
     )
     return Worker(
         client,
@@ -111,13 +121,15 @@ async def run_worker(settings: Settings) -> None:
     engine = create_engine(settings.require_database_url())
     sessionmaker = create_sessionmaker(engine)
     client = await connect_temporal(settings)
-    worker = build_worker(client, sessionmaker, settings)
+    renderer = TemplateRenderer(processes=2)
+    worker = build_worker(client, sessionmaker, settings, renderer)
     relay = build_relay(client, sessionmaker, settings)
     log.info("worker started", extra={"task_queue": settings.task_queue})
     try:
         async with worker:
             await relay.run()
     finally:
+        renderer.close()
         await engine.dispose()
 
 

@@ -1,5 +1,9 @@
 """Activities of the recovery flows: thin wrappers that open transactions and call services."""
 
+import logging
+from typing import NoReturn
+
+from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -17,11 +21,25 @@ from services.flow_sending import (
     prepare_send,
     record_refusal,
     record_sent,
+    record_step_error,
     record_unknown,
     release_send,
 )
 from services.store_settings import StoreDefaults, as_defaults
-from workflows.types import GateDecision, RunClosed, SendResult, StepOutcome, StepRequest
+from services.templates import TemplateRenderer
+from workflows.types import (
+    STEP_MAX_ATTEMPTS,
+    GateDecision,
+    RunClosed,
+    SendResult,
+    StepOutcome,
+    StepRequest,
+)
+
+log = logging.getLogger("shopstar.activities")
+# Failures of the way to the database or the network: worth retrying. Anything else raised
+# while deciding or preparing a step (a number out of range, a bug) fails the same way again.
+TRANSIENT = (OperationalError, InterfaceError, OSError, TimeoutError)
 
 
 def _context(req: StepRequest) -> StepContext:
@@ -47,12 +65,14 @@ class FlowActivities:
         sessionmaker: SessionMaker,
         provider: MessageProvider,
         defaults: StoreDefaults | str,
+        renderer: TemplateRenderer | None = None,
     ) -> None:
         """`defaults`: what a store without its own settings sends with (a bare string is the
         storefront URL alone)."""
         self._sessionmaker = sessionmaker
         self._provider = provider
         self._defaults = as_defaults(defaults)
+        self._renderer = renderer
 
     @activity.defn
     async def check_send_gate(self, req: StepRequest) -> GateDecision:
@@ -71,7 +91,7 @@ class FlowActivities:
         ctx = _context(req)
         sender = provider_for(self._provider, ctx.channel)
         async with self._sessionmaker.begin() as session:
-            prepared = await prepare_send(session, ctx, sender.name, self._defaults)
+            prepared = await prepare_send(session, ctx, sender.name, self._defaults, self._renderer)
         return await self._hand_over(ctx, sender, prepared)
 
     @activity.defn
@@ -80,15 +100,38 @@ class FlowActivities:
         as a local activity: a step costs the worker one task and the history one marker."""
         ctx = _context(req)
         sender = provider_for(self._provider, ctx.channel)
-        async with self._sessionmaker.begin() as session:
-            verdict = await decide_step(session, ctx)
-            if verdict.reason is not None or verdict.hold_until is not None:
-                status = "held" if verdict.reason is None else "suppressed"
-                return StepOutcome(status, verdict.reason, verdict.hold_until)
-            prepared = await prepare_send(session, ctx, sender.name, self._defaults)
+        try:
+            async with self._sessionmaker.begin() as session:
+                verdict = await decide_step(session, ctx)
+                if verdict.reason is not None or verdict.hold_until is not None:
+                    status = "held" if verdict.reason is None else "suppressed"
+                    return StepOutcome(status, verdict.reason, verdict.hold_until)
+                prepared = await prepare_send(
+                    session, ctx, sender.name, self._defaults, self._renderer
+                )
+        except Exception as exc:
+            await self._fail_for_good(ctx, sender.name, exc)
         result = await self._hand_over(ctx, sender, prepared)
         reason = "no_promo_code" if result.status == "suppressed" else None
         return StepOutcome(status=result.status, reason=reason, message_id=result.message_id)
+
+    async def _fail_for_good(self, ctx: StepContext, provider: str, exc: Exception) -> NoReturn:
+        """A gate or preparation error that would fail again, or the last attempt: the step
+        fails once, with the reason on its message-log row, and the run goes on."""
+        last = activity.info().attempt >= STEP_MAX_ATTEMPTS
+        if isinstance(exc, TRANSIENT) and not last:
+            raise exc
+        code = "retries_exhausted" if isinstance(exc, TRANSIENT) else "step_error"
+        log.warning("flow step failed for good", exc_info=exc, extra={"code": code})
+        reason = f"{type(exc).__name__}: {exc}"[:500] if not isinstance(exc, TRANSIENT) else code
+        try:
+            async with self._sessionmaker.begin() as session:
+                await record_step_error(session, ctx, provider, code, reason)
+        except Exception:
+            log.warning("the step's failure could not be recorded", exc_info=True)
+        raise ApplicationError(
+            f"step {ctx.step} failed: {code}", code, type="StepError", non_retryable=True
+        ) from exc
 
     async def _hand_over(
         self, ctx: StepContext, sender: MessageProvider, prepared: PreparedSend
@@ -118,10 +161,10 @@ class FlowActivities:
         if failure is not None:
             # Raised only once the failed row (and any consent change) is committed.
             raise ApplicationError(
-                f"provider refused message {prepared.message_id}: {failure}",
+                f"message {prepared.message_id} failed: {failure}",
                 prepared.message_id,
                 failure.code,
-                type="PermanentSendError",
+                type="TemplateError" if failure.code == "template_error" else "PermanentSendError",
                 non_retryable=True,
             )
         return SendResult(message_id=prepared.message_id, status=prepared.status)

@@ -62,9 +62,14 @@ def _json(
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
-        {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "message": err["msg"]}
+        # Only the leading "body" is the request's: a field may be called `body` too.
+        {"field": ".".join(str(p) for p in _strip_body(err["loc"])), "message": err["msg"]}
         for err in exc.errors()
     ]
+
+
+def _strip_body(loc: Any) -> list[Any]:
+    return list(loc[1:] if loc[:1] == ("body",) else loc)
 
 
 async def _domain(_: Request, exc: Exception) -> JSONResponse:

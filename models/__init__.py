@@ -14,6 +14,7 @@ from models.message import Message
 from models.promo_code_rule import PromoCodeRule
 from models.promotion import Coupon, CouponRedemption, Promotion
 from models.recommendation import RecommendationPin
+from models.relay_failure import RelayFailure
 from models.store import ApiKey, Store, StoreSettingsChange
 from models.store_credit import StoreCreditAccount, StoreCreditEntry
 from models.webhook import WebhookReceipt
@@ -40,6 +41,7 @@ __all__ = [
     "Promotion",
     "RecommendationPin",
     "RecoveryRun",
+    "RelayFailure",
     "Store",
     "StoreCreditAccount",
     "StoreCreditEntry",

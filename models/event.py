@@ -16,6 +16,13 @@ class Event(Base):
         UniqueConstraint("store_id", "event_id", name="uq_events_store_event"),
         # The relay reads only what it has not delivered: keep that set cheap to find.
         Index("ix_events_undelivered", "seq", postgresql_where=text("delivered_at IS NULL")),
+        # The relay takes a share of each store's oldest undelivered events.
+        Index(
+            "ix_events_undelivered_by_store",
+            "store_id",
+            "seq",
+            postgresql_where=text("delivered_at IS NULL"),
+        ),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)

@@ -36,6 +36,8 @@ class Message(Timestamped, Base):
     body: Mapped[str | None] = mapped_column(Text)
     # The provider's code when the message failed (Twilio `21610`, SendGrid `http_400`, `bounce`).
     failure_code: Mapped[str | None] = mapped_column(String(40))
+    # Why, in words, when the engine itself failed the step (a template or gate error).
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
     send_started_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]

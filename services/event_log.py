@@ -2,8 +2,9 @@
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import case, select, tuple_, update
+from sqlalchemy import case, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,16 +16,61 @@ RELAYED_TYPES = ("cart.updated", "product.viewed", "order.placed", "customer.era
 FLOW_EVENTS = {"cart.updated": CART, "product.viewed": BROWSE, "order.placed": RETURN}
 
 
+# The stores with undelivered events, found by skipping through the index (one probe per
+# store, however many events a store has queued); then up to `limit` of each store's oldest,
+# taken round-robin (every store's first, then every store's second, ...), so one store's flood
+# cannot delay another store's events by more than one batch.
+_FAIR_BATCH = text(
+    """
+    WITH RECURSIVE stores(store_id) AS (
+        (SELECT store_id FROM events WHERE delivered_at IS NULL ORDER BY store_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT e.store_id FROM events e
+                WHERE e.delivered_at IS NULL AND e.store_id > s.store_id
+                ORDER BY e.store_id LIMIT 1)
+        FROM stores s WHERE s.store_id IS NOT NULL
+    ),
+    candidates AS (
+        SELECT c.seq, row_number() OVER (PARTITION BY s.store_id ORDER BY c.seq) AS turn
+        FROM stores s CROSS JOIN LATERAL (
+            SELECT e.seq FROM events e
+            WHERE e.store_id = s.store_id AND e.delivered_at IS NULL
+            ORDER BY e.seq LIMIT :limit
+        ) c
+        WHERE s.store_id IS NOT NULL
+    )
+    SELECT seq FROM candidates ORDER BY turn, seq LIMIT :limit
+    """
+)
+
+
 async def claim_undelivered(session: AsyncSession, limit: int) -> list[EventRow]:
-    """Lock the oldest undelivered events; other relays skip them (SKIP LOCKED)."""
+    """Lock a fair share of each store's oldest undelivered events; other relays skip them
+    (SKIP LOCKED)."""
+    seqs = (await session.execute(_FAIR_BATCH, {"limit": limit})).scalars().all()
+    if not seqs:
+        return []
     rows = await session.execute(
-        select(Event.seq, Event.store_id, Event.event_id, Event.type, Event.data)
-        .where(Event.delivered_at.is_(None))
+        select(Event.seq, Event.store_id, Event.event_id, Event.type, Event.data, Event.occurred_at)
+        .where(Event.seq.in_(seqs), Event.delivered_at.is_(None))
         .order_by(Event.seq)
-        .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return [EventRow(r.seq, r.store_id, r.event_id, r.type, r.data) for r in rows]
+    return [_row(r) for r in rows]
+
+
+async def load_events(session: AsyncSession, seqs: list[int]) -> list[EventRow]:
+    """Events set aside earlier, in order (delivered or not)."""
+    rows = await session.execute(
+        select(Event.seq, Event.store_id, Event.event_id, Event.type, Event.data, Event.occurred_at)
+        .where(Event.seq.in_(seqs))
+        .order_by(Event.seq)
+    )
+    return [_row(r) for r in rows]
+
+
+def _row(r: Any) -> EventRow:
+    return EventRow(r.seq, r.store_id, r.event_id, r.type, r.data, r.occurred_at)
 
 
 async def mark_delivered(session: AsyncSession, seqs: list[int]) -> None:
@@ -43,6 +89,15 @@ async def routing_context(session: AsyncSession, events: list[EventRow]) -> Rout
         if config.enabled and config.steps:
             flows[(store_id, kind)] = (version, config)
     ctx = RoutingContext(flows=flows)
+    carts = {(e.store_id, e.data["cart_id"]) for e in relevant if e.type == "cart.updated"}
+    if carts:
+        # The projection's time of each cart: a cart update older than it is stale.
+        rows = await session.execute(
+            select(Cart.store_id, Cart.cart_id, Cart.updated_at).where(
+                tuple_(Cart.store_id, Cart.cart_id).in_(carts)
+            )
+        )
+        ctx.cart_updated_at = {(r.store_id, r.cart_id): r.updated_at for r in rows}
     anonymous = {
         (e.store_id, e.data["cart_id"])
         for e in relevant

@@ -1,32 +1,48 @@
 """A flow's configuration as staff write it (`PUT /v1/flows/{kind}`) and as a run pins it."""
 
 import re
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 FlowKind = Literal["abandoned_cart", "browse_reminder", "return_purchase"]
 FLOW_KINDS: tuple[str, ...] = ("abandoned_cart", "browse_reminder", "return_purchase")
 Channel = Literal["email", "sms", "whatsapp"]
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# Every number and text of a flow is bounded (docs/flows.md, "Limits"): a flow is copied into
+# every run's input, so its size is every run's cost, and a number past these bounds is a typo.
+DAY = 86400
+MAX_DELAY = 90 * DAY
+MAX_WINDOW = 365 * DAY
+MAX_BODY = 10_000
+MAX_SUBJECT = 500
+MAX_VARIABLES = 20
+MAX_VARIABLE_NAME = 64
+MAX_VARIABLE_VALUE = 1_000
+MAX_CONFIG_BYTES = 64 * 1024
+
+VariableName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_VARIABLE_NAME)]
+VariableValue = Annotated[str, StringConstraints(max_length=MAX_VARIABLE_VALUE)]
 
 
 class Template(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    subject: str | None = Field(default=None, max_length=500)
-    body: str | None = Field(default=None, max_length=20_000)
+    subject: str | None = Field(default=None, max_length=MAX_SUBJECT)
+    body: str | None = Field(default=None, max_length=MAX_BODY)
     content_sid: str | None = Field(default=None, max_length=64)
-    variables: dict[str, str] | None = None
+    variables: dict[VariableName, VariableValue] | None = Field(
+        default=None, max_length=MAX_VARIABLES
+    )
 
 
 class FlowStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    delay_seconds: int = Field(ge=0, le=90 * 86400)
+    delay_seconds: int = Field(ge=0, le=MAX_DELAY)
     channel: Channel
     template: Template
-    promo_code_rule_id: str | None = None
+    promo_code_rule_id: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
     def _template_fits_channel(self) -> Self:
@@ -43,8 +59,8 @@ class FlowStep(BaseModel):
 class Suppression(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    similar_message_window_seconds: int = Field(default=86400, ge=0)
-    recent_order_window_seconds: int = Field(default=86400, ge=0)
+    similar_message_window_seconds: int = Field(default=DAY, ge=0, le=MAX_WINDOW)
+    recent_order_window_seconds: int = Field(default=DAY, ge=0, le=MAX_WINDOW)
 
 
 class QuietHours(BaseModel):
@@ -60,7 +76,7 @@ class FlowConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    trigger_delay_seconds: int = Field(default=3600, ge=0, le=90 * 86400)
+    trigger_delay_seconds: int = Field(default=3600, ge=0, le=MAX_DELAY)
     steps: list[FlowStep] = Field(default_factory=list, max_length=10)
     suppression: Suppression = Field(default_factory=Suppression)
     quiet_hours: QuietHours | None = None
@@ -69,6 +85,13 @@ class FlowConfig(BaseModel):
     def _enabled_needs_steps(self) -> Self:
         if self.enabled and not self.steps:
             raise ValueError("an enabled flow needs at least one step")
+        return self
+
+    @model_validator(mode="after")
+    def _fits_in_a_run(self) -> Self:
+        size = len(self.model_dump_json())
+        if size > MAX_CONFIG_BYTES:
+            raise ValueError(f"the flow is {size} bytes as JSON; at most {MAX_CONFIG_BYTES}")
         return self
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from integrations.messaging import OutgoingMessage, PermanentSendError
 from models import Customer, Store
 from services.consent import set_customer_consent
-from services.errors import InvalidInput
 from services.flow_messages import StepContext
 from services.message_content import message_scope
 from services.message_log import (
@@ -32,7 +31,7 @@ from services.message_log import (
 from services.promo_codes import issue_code
 from services.send_gate import CONTACT_FIELD
 from services.store_settings import StoreDefaults, as_defaults, effective_settings
-from services.templates import render
+from services.templates import TemplateFailure, TemplateRenderer, shared_renderer
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,11 @@ class PreparedSend:
 
 
 async def prepare_send(
-    session: AsyncSession, ctx: StepContext, provider_name: str, defaults: StoreDefaults | str
+    session: AsyncSession,
+    ctx: StepContext,
+    provider_name: str,
+    defaults: StoreDefaults | str,
+    renderer: TemplateRenderer | None = None,
 ) -> PreparedSend:
     row = await record_step(session, ctx.ref(), status="pending")
     if row.status == "failed":
@@ -86,12 +89,17 @@ async def prepare_send(
         promo_code=row.promo_code,
         utm_source=own.utm_source,
     )
+    sources = {"body": template.body or ""}
+    if template.subject:
+        sources["subject"] = template.subject
+    for name, source in (template.variables or {}).items():
+        sources[f"variables.{name}"] = source
     try:
-        subject = render(template.subject, scope) if template.subject else None
-        body = render(template.body or "", scope)
-        variables = {k: render(v, scope) for k, v in (template.variables or {}).items()}
-    except InvalidInput as exc:
-        # A template that cannot be rendered fails the same way on every retry.
+        # In a render process with a time limit: a template cannot stall the worker.
+        rendered = await (renderer or shared_renderer()).render(sources, scope)
+    except TemplateFailure as exc:
+        # A template that cannot be rendered fails the same way on every retry: the step
+        # fails once, with the reason on its row.
         refusal = PermanentSendError("template_error", exc.message)
         await mark_failed(
             session,
@@ -101,8 +109,13 @@ async def prepare_send(
             provider=provider_name,
             subject=None,
             body="",
+            detail=exc.message,
         )
         return PreparedSend(row.id, "failed", failure=refusal)
+    subject, body = rendered.get("subject"), rendered["body"]
+    variables = {
+        k.removeprefix("variables."): v for k, v in rendered.items() if k.startswith("variables.")
+    }
     sender = own.sender_for(ctx.channel)
     await mark_send_started(
         session, row.id, provider=provider_name, subject=subject, body=body, sender=sender
@@ -150,6 +163,24 @@ async def record_refusal(
 
 async def record_unknown(session: AsyncSession, message_id: str) -> None:
     await mark_unknown(session, message_id)
+
+
+async def record_step_error(
+    session: AsyncSession, ctx: StepContext, provider_name: str, code: str, reason: str
+) -> None:
+    """The engine could not decide or prepare the step, and will not try again."""
+    row = await record_step(session, ctx.ref(), status="pending")
+    if row.status == "pending" and row.send_started_at is None:
+        await mark_failed(
+            session,
+            row.id,
+            code,
+            reason,
+            provider=provider_name,
+            subject=None,
+            body="",
+            detail=reason,
+        )
 
 
 async def release_send(session: AsyncSession, message_id: str) -> None:

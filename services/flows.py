@@ -6,8 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import FlowVersion
 from services.errors import NotFound, invalid_field
 from services.flow_config import FLOW_KINDS, FlowConfig, default_flow
+from services.flow_templates import check_flow_templates
 from services.promo_codes import check_rules_exist
-from services.templates import check_template
+from services.relay_failures import retry_store_now
 
 
 def check_kind(kind: str) -> None:
@@ -44,10 +45,7 @@ async def save_flow(session: AsyncSession, store_id: str, kind: str, config: Flo
                 )
     rules = {s.promo_code_rule_id for s in config.steps if s.promo_code_rule_id}
     await check_rules_exist(session, store_id, rules)
-    for step in config.steps:
-        for source in (step.template.subject, step.template.body):
-            if source:
-                check_template(source)
+    await check_flow_templates(kind, config)
     # Serialise concurrent PUTs of one flow so versions stay gap-free and unique.
     await session.execute(
         select(func.pg_advisory_xact_lock(func.hashtext(f"flow:{store_id}:{kind}")))
@@ -64,4 +62,6 @@ async def save_flow(session: AsyncSession, store_id: str, kind: str, config: Flo
         )
     )
     await session.flush()
+    # The store's events set aside (its old flow could not start a run, say) go again now.
+    await retry_store_now(session, store_id)
     return version

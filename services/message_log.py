@@ -142,9 +142,11 @@ async def mark_failed(
     provider: str,
     subject: str | None,
     body: str,
+    detail: str | None = None,
 ) -> None:
-    """The provider refused the message for good. `reason` goes to the log, not the row: the
-    row keeps the provider's code, which is what staff look up."""
+    """The message failed for good. A provider's `reason` goes to the log, not the row: the
+    row keeps the provider's code, which is what staff look up. `detail` is the engine's own
+    words for staff (a template or gate error), kept on the row."""
     now = datetime.now(UTC)
     await session.execute(
         update(Message)
@@ -152,6 +154,7 @@ async def mark_failed(
         .values(
             status="failed",
             failure_code=code[:40],
+            failure_reason=detail[:500] if detail else None,
             provider=provider,
             subject=subject,
             body=body,

@@ -1,34 +1,77 @@
 """The relay: undelivered events to Temporal, in order, at least once.
 
-It claims a batch with `FOR UPDATE SKIP LOCKED` (so several relays can run), plans the workflow
-operations, runs the operations of different workflows concurrently and those of one workflow in
-order, and marks the batch delivered in the same transaction. If Temporal is unreachable the
-transaction rolls back and the same batch is tried again; workflows drop what they saw already."""
+It claims a batch with `FOR UPDATE SKIP LOCKED` (so several relays can run), a fair share of
+every store's oldest events, plans the workflow operations, runs the operations of different
+workflows concurrently and those of one workflow in order, and marks the batch delivered in the
+same transaction. If Temporal is unreachable the transaction rolls back and the same batch is
+tried again; workflows drop what they saw already. Any other failure belongs to one operation
+(or to one store's events, when they cannot be planned): it is set aside with its error
+(`services/relay_failures.py`) and retried with backoff on its own, and the rest goes on."""
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from models import RelayFailure
 from models.database import SessionMaker
 from services.event_log import (
     claim_undelivered,
+    load_events,
     mark_delivered,
     record_runs_started,
     routing_context,
 )
 from services.intake import NOTIFY_CHANNEL
-from services.routing import BROWSE, CART, WORKFLOW_TYPES, Operation, RunStart, plan_operations
+from services.relay_failures import (
+    claim_due,
+    delivered,
+    failed_again,
+    open_for_stores,
+    open_for_workflows,
+    queue_behind,
+    set_aside,
+)
+from services.routing import (
+    BROWSE,
+    CART,
+    WORKFLOW_TYPES,
+    EventRow,
+    Operation,
+    RunStart,
+    plan_operations,
+)
 from workflows.search_attributes import CART_ID, CUSTOMER_ID, FLOW_KIND, ORDER_ID, STORE_ID
 from workflows.types import AbandonedCartInput, BrowseReminderInput, ReturnPurchaseInput
 
 log = logging.getLogger("shopstar.relay")
+Plan = dict[str, list[Operation]]
+# Temporal, or the way to it, is down: nothing could be delivered, so the batch waits whole.
+OUTAGE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
+
+
+def is_outage(exc: BaseException) -> bool:
+    if isinstance(exc, RPCError):
+        if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+            # A rate limit is everyone's; a message too large is one operation's.
+            return "larger than max" not in exc.message
+        return exc.status in OUTAGE
+    return isinstance(exc, OSError | TimeoutError)
+
+
+@dataclass(frozen=True)
+class _Failed:
+    ops: list[Operation]  # the operation that failed and those after it, not run
+    exc: BaseException
 
 
 class Relay:
@@ -60,10 +103,11 @@ class Relay:
             while True:
                 try:
                     delivered = await self.deliver_batch()
+                    await self.retry_set_aside()
                     backoff = 0.5
-                except Exception as exc:
+                except Exception:
                     # Nothing of the batch is marked delivered: it is tried again, in order.
-                    log.warning("relay: delivery failed, retrying", extra={"error": repr(exc)})
+                    log.warning("relay: delivery failed, retrying", exc_info=True)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 10.0)
                     continue
@@ -76,24 +120,127 @@ class Relay:
                 listener.cancel()
 
     async def deliver_batch(self) -> int:
-        """Deliver one batch; returns how many events it marked delivered."""
+        """Deliver one batch; returns how many events it marked delivered (set-aside ones
+        included: they are the set-aside records' to deliver now)."""
         async with self._sessionmaker.begin() as session:
             events = await claim_undelivered(session, self._batch_size)
             if not events:
                 return 0
-            plan = plan_operations(events, await routing_context(session, events))
-            # A failure cancels the rest of the batch; the transaction rolls back.
-            async with asyncio.TaskGroup() as group:
-                for ops in plan.values():
-                    group.create_task(self._run_in_order(ops))
-            await record_runs_started(session, (op for ops in plan.values() for op in ops))
+            held = await open_for_stores(session, {e.store_id for e in events})
+            for store_id, row in held.items():
+                queue_behind(row, [e for e in events if e.store_id == store_id])
+            ready = [e for e in events if e.store_id not in held]
+            plan = await self._plan(session, ready)
+            await self._run_plan(session, plan, ready)
             await mark_delivered(session, [e.seq for e in events])
         return len(events)
 
-    async def _run_in_order(self, ops: list[Operation]) -> None:
-        for op in ops:
-            async with self._limit:
-                await self._call(op)
+    async def retry_set_aside(self, limit: int = 20) -> int:
+        """Retry the set-aside records that are due; returns how many were tried."""
+        async with self._sessionmaker.begin() as session:
+            rows = await claim_due(session, limit)
+            for row in rows:
+                await self._retry(session, row)
+        return len(rows)
+
+    async def _retry(self, session: AsyncSession, row: RelayFailure) -> None:
+        chunk = row.event_seqs[: self._batch_size]
+        events = await load_events(session, chunk)
+        try:
+            plan = plan_operations(events, await routing_context(session, events))
+        except Exception as exc:
+            log.warning("relay: set-aside events still cannot be planned", exc_info=True)
+            failed_again(row, "plan", exc)
+            return
+        if row.workflow_id is not None:
+            plan = {row.workflow_id: plan[row.workflow_id]} if row.workflow_id in plan else {}
+        failures = await self._run_plan(session, plan, events, retrying=row)
+        if row.workflow_id in failures:
+            failure = failures[row.workflow_id]
+            failed_again(row, failure.ops[0].name, failure.exc)
+            return
+        delivered(row, len(chunk))
+        log.info("relay: set-aside events delivered", extra={"relay_failure_id": row.id})
+
+    async def _plan(self, session: AsyncSession, events: list[EventRow]) -> Plan:
+        """The batch's operations; a store whose events cannot be planned (its flow config
+        does not load, say) is set aside, not the batch."""
+        try:
+            return plan_operations(events, await routing_context(session, events))
+        except Exception:
+            log.warning("relay: batch cannot be planned, planning store by store", exc_info=True)
+        plan: Plan = {}
+        for store_id in dict.fromkeys(e.store_id for e in events):
+            store_events = [e for e in events if e.store_id == store_id]
+            try:
+                plan |= plan_operations(store_events, await routing_context(session, store_events))
+            except Exception as exc:
+                log.warning(
+                    "relay: events of a store set aside",
+                    exc_info=True,
+                    extra={"store_id": store_id},
+                )
+                set_aside(session, store_id, None, "plan", exc, store_events)
+        return plan
+
+    async def _run_plan(
+        self,
+        session: AsyncSession,
+        plan: Plan,
+        events: list[EventRow],
+        retrying: RelayFailure | None = None,
+    ) -> dict[str, _Failed]:
+        """Run the plan; a failing operation is set aside with what follows it in its workflow.
+        Returns the failures of the workflow being retried (it stays with its own record)."""
+        by_seq = {e.seq: e for e in events}
+        held = await open_for_workflows(session, {(ops[0].store_id, w) for w, ops in plan.items()})
+        if retrying is not None:
+            held.pop(retrying.workflow_id or "", None)
+        plan = dict(plan)
+        for workflow_id, row in held.items():
+            queue_behind(row, _events_of(plan.pop(workflow_id), by_seq))
+        failures = await self._run_all(plan)
+        ran: list[Operation] = []
+        for workflow_id, ops in plan.items():
+            failed = failures.get(workflow_id)
+            ran += ops[: len(ops) - len(failed.ops)] if failed else ops
+            if failed is None or (retrying is not None and retrying.workflow_id == workflow_id):
+                continue
+            op = failed.ops[0]
+            log.warning(
+                "relay: operation set aside",
+                exc_info=failed.exc,
+                extra={"store_id": op.store_id, "workflow_id": workflow_id, "operation": op.name},
+            )
+            set_aside(
+                session,
+                op.store_id,
+                workflow_id,
+                op.name,
+                failed.exc,
+                _events_of(failed.ops, by_seq),
+            )
+        await record_runs_started(session, ran)
+        return failures
+
+    async def _run_all(self, plan: Plan) -> dict[str, _Failed]:
+        failures: dict[str, _Failed] = {}
+
+        async def run_in_order(workflow_id: str, ops: list[Operation]) -> None:
+            for i, op in enumerate(ops):
+                try:
+                    async with self._limit:
+                        await self._call(op)
+                except Exception as exc:
+                    if is_outage(exc):
+                        raise  # cancels the rest; the transaction rolls back
+                    failures[workflow_id] = _Failed(ops[i:], exc)
+                    return
+
+        async with asyncio.TaskGroup() as group:
+            for workflow_id, ops in plan.items():
+                group.create_task(run_in_order(workflow_id, ops))
+        return failures
 
     async def _call(self, op: Operation) -> None:
         if op.start is None:
@@ -130,8 +277,13 @@ class Relay:
                     async for _ in conn.notifies():
                         self._wake.set()
             except psycopg.Error as exc:
-                log.warning("relay: LISTEN connection lost", extra={"error": str(exc)})
+                log.warning("relay: LISTEN connection lost", exc_info=exc)
                 await asyncio.sleep(1.0)
+
+
+def _events_of(ops: Iterable[Operation], by_seq: dict[int, EventRow]) -> list[EventRow]:
+    seqs = sorted({op.seq for op in ops if op.seq in by_seq})
+    return [by_seq[seq] for seq in seqs]
 
 
 def run_input(

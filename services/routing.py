@@ -1,8 +1,14 @@
 """The relay's rules, as pure functions: which workflow operations a batch of events needs.
 Cart updates of one cart coalesce into one signal with the newest state; so do product views
-of one customer."""
+of one customer.
+
+"Newest" is one rule everywhere, the projection's: the later `occurred_at`, and of two events
+that occurred at the same time, the one accepted later (the higher `seq`). A cart update older
+than the cart's projection is stale (a newer one was or will be delivered) and signals nothing:
+a late, older update must not tell a run the cart is in an older state."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from services.flow_config import FlowConfig
@@ -22,6 +28,12 @@ class EventRow:
     event_id: str
     type: str
     data: dict[str, Any]
+    occurred_at: datetime | None = None
+
+    def newer_than(self, other: "EventRow") -> bool:
+        if self.occurred_at is None or other.occurred_at is None:
+            return self.seq > other.seq
+        return (self.occurred_at, self.seq) > (other.occurred_at, other.seq)
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,14 @@ class Operation:
     signal: str | None  # None: only start
     payload: dict[str, Any]
     start: RunStart | None = None
+    seq: int = 0  # the event it comes from
+
+    @property
+    def name(self) -> str:
+        """What staff see: the signal, or `start` for a plain start."""
+        if self.start is not None:
+            return f"start:{self.signal}" if self.signal else "start"
+        return self.signal or "start"
 
 
 @dataclass
@@ -53,6 +73,12 @@ class RoutingContext:
     flows: dict[tuple[str, str], tuple[int, FlowConfig]]  # (store, kind) -> enabled flow
     cart_customers: dict[tuple[str, str], str] = field(default_factory=dict)
     open_runs: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # (store, cart) -> the cart projection's `updated_at` (the newest update it has applied).
+    cart_updated_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+    def is_stale(self, e: EventRow) -> bool:
+        known = self.cart_updated_at.get((e.store_id, e.data["cart_id"]))
+        return known is not None and e.occurred_at is not None and e.occurred_at < known
 
 
 def workflow_id(kind: str, store_id: str, key: str) -> str:
@@ -88,26 +114,31 @@ class _Plan:
 
 def plan_operations(events: list[EventRow], ctx: RoutingContext) -> dict[str, list[Operation]]:
     """Operations per workflow id, each list in event order; lists may run concurrently."""
-    latest: dict[tuple[str, str, str], int] = {}
+    latest: dict[tuple[str, str, str], EventRow] = {}
     for e in events:
         if e.type == "cart.updated":
-            latest[(e.type, e.store_id, e.data["cart_id"])] = e.seq
+            key = (e.type, e.store_id, e.data["cart_id"])
         elif e.type == "product.viewed":
-            latest[(e.type, e.store_id, e.data["customer_id"])] = e.seq
+            key = (e.type, e.store_id, e.data["customer_id"])
+        else:
+            continue
+        if key not in latest or e.newer_than(latest[key]):
+            latest[key] = e
     plan = _Plan(ctx)
     for e in events:
-        if e.type == "cart.updated" and latest[(e.type, e.store_id, e.data["cart_id"])] == e.seq:
-            _cart_updated(plan, e)
+        if e.type == "cart.updated" and latest[(e.type, e.store_id, e.data["cart_id"])] is e:
+            if not ctx.is_stale(e):
+                _cart_updated(plan, e)
         elif (
-            e.type == "product.viewed"
-            and latest[(e.type, e.store_id, e.data["customer_id"])] == e.seq
+            e.type == "product.viewed" and latest[(e.type, e.store_id, e.data["customer_id"])] is e
         ):
             _product_viewed(plan, e)
         elif e.type == "order.placed":
             _order_placed(plan, e)
         elif e.type == "customer.erased":
             for run in plan.customer_runs(e.store_id, e.data["customer_id"]):
-                plan.add(Operation(run, e.store_id, "customer_erased", {"event_id": e.event_id}))
+                payload = {"event_id": e.event_id}
+                plan.add(Operation(run, e.store_id, "customer_erased", payload, seq=e.seq))
     return plan.ops
 
 
@@ -129,13 +160,12 @@ def _cart_updated(plan: _Plan, e: EventRow) -> None:
         if items and customer_id and flow
         else None
     )
-    plan.add(
-        Operation(cart_workflow_id(e.store_id, cart_id), e.store_id, "cart_updated", payload, start)
-    )
+    run_id = cart_workflow_id(e.store_id, cart_id)
+    plan.add(Operation(run_id, e.store_id, "cart_updated", payload, start, seq=e.seq))
     if items and customer_id:
         # Adding to the cart ends a browse reminder: the cart's own flow takes over.
         for run in plan.customer_runs(e.store_id, customer_id, "browse:"):
-            plan.add(Operation(run, e.store_id, "cart_updated", payload))
+            plan.add(Operation(run, e.store_id, "cart_updated", payload, seq=e.seq))
 
 
 def _product_viewed(plan: _Plan, e: EventRow) -> None:
@@ -144,7 +174,7 @@ def _product_viewed(plan: _Plan, e: EventRow) -> None:
     start = RunStart(BROWSE, flow[0], flow[1], customer_id, product_id=product_id) if flow else None
     payload = {"event_id": e.event_id, "seq": e.seq, "product_id": product_id}
     run_id = workflow_id(BROWSE, e.store_id, customer_id)
-    plan.add(Operation(run_id, e.store_id, "product_viewed", payload, start))
+    plan.add(Operation(run_id, e.store_id, "product_viewed", payload, start, seq=e.seq))
 
 
 def _order_placed(plan: _Plan, e: EventRow) -> None:
@@ -155,7 +185,8 @@ def _order_placed(plan: _Plan, e: EventRow) -> None:
         targets.add(cart_workflow_id(e.store_id, e.data["cart_id"]))
     payload = {"event_id": e.event_id, "order_id": order_id}
     for run in sorted(targets):
-        plan.add(Operation(run, e.store_id, "order_placed", payload))
+        plan.add(Operation(run, e.store_id, "order_placed", payload, seq=e.seq))
     if flow := plan.flow(e.store_id, RETURN):
         start = RunStart(RETURN, flow[0], flow[1], customer_id, order_id=order_id)
-        plan.add(Operation(workflow_id(RETURN, e.store_id, order_id), e.store_id, None, {}, start))
+        run_id = workflow_id(RETURN, e.store_id, order_id)
+        plan.add(Operation(run_id, e.store_id, None, {}, start, seq=e.seq))

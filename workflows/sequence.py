@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from activities.flow_steps import FlowActivities
     from services.flow_config import FlowConfig
     from workflows.search_attributes import FLOW_OUTCOME, FLOW_STEP, ORDER_ID
-    from workflows.types import RunClosed, RunState, StepRequest
+    from workflows.types import STEP_MAX_ATTEMPTS, RunClosed, RunState, StepRequest
 
 SEEN_IDS_KEPT = 256
 # Gate reasons that end the run rather than skip one step.
@@ -32,8 +32,13 @@ LOCAL_CHECKS = "local-gate-and-close"
 # Since this patch a step is one local activity that gates and sends: one worker task and one
 # marker a step (8 history events) instead of a marker, a scheduled activity and a second task.
 LOCAL_STEP = "local-step"
+# Capped: a step that still fails after about an hour fails (the activity records why on the
+# last attempt); a config or template error fails at once (non-retryable). Only the policy's
+# values changed since the first recorded histories, which replay unchanged.
 STEP_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=STEP_MAX_ATTEMPTS,
 )
 # Short: when a worker dies mid-step, the step is retried on another worker after this long.
 STEP_TIMEOUT = timedelta(seconds=15)
@@ -253,7 +258,10 @@ class FlowSequence:
 
 
 def _is_permanent(err: ActivityError | ApplicationError) -> bool:
-    """A non-retryable failure of the step's activity. A scheduled activity's failure comes
-    wrapped in an `ActivityError`; a local activity's may come as the `ApplicationError` itself."""
+    """A non-retryable failure of the step's activity, or one that used up its attempts. A
+    scheduled activity's failure comes wrapped in an `ActivityError`; a local activity's may
+    come as the `ApplicationError` itself."""
+    if isinstance(err, ActivityError) and err.retry_state == RetryState.MAXIMUM_ATTEMPTS_REACHED:
+        return True
     cause = err.cause if isinstance(err, ActivityError) else err
     return isinstance(cause, ApplicationError) and cause.non_retryable

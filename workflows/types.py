@@ -10,6 +10,8 @@ with workflow.unsafe.imports_passed_through():
     from services.flow_config import FlowConfig
 
 TASK_QUEUE = "shopstar-marketing"
+# A flow step is tried this many times (about an hour with its backoff) before it fails.
+STEP_MAX_ATTEMPTS = 20
 SIGNAL_CART_UPDATED = "cart_updated"
 SIGNAL_ORDER_PLACED = "order_placed"
 SIGNAL_PRODUCT_VIEWED = "product_viewed"

@@ -14,6 +14,10 @@ class MessageOut(BaseModel):
     channel: str
     status: str
     suppression_reason: str | None
+    # A failed message: the provider's code, or the engine's (`template_error`, `step_error`,
+    # `retries_exhausted`) with its reason in words.
+    failure_code: str | None = None
+    failure_reason: str | None = None
     promo_code: str | None
     sender: str | None = Field(
         default=None, description="The from address or number it went out with (store settings)"

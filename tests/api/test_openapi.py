@@ -17,6 +17,7 @@ CONTRACT_PATHS = {
     ("get", "/v1/promo-code-rules"),
     ("get", "/v1/promo-code-rules/{rule_id}"),
     ("get", "/v1/messages"),
+    ("get", "/v1/relay-failures"),
     ("post", "/v1/promotions"),
     ("get", "/v1/promotions"),
     ("get", "/v1/promotions/{promotion_id}"),

@@ -1,6 +1,6 @@
 """store settings and their history; the sender of a message; store credit drawn by an order
 
-Revision ID: 0006h5
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-25 09:00:00.000000
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0006h5"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
