@@ -87,8 +87,11 @@ async def test_defaults_per_kind_and_a_put_without_a_delay_gets_its_kinds(
         for f in flows
         if f["kind"] != "browse_reminder"
     )
-    for kind, delay in (("browse_reminder", 1800), ("abandoned_cart", DAY)):
-        body = {k: v for k, v in BROWSE_FLOW.items() if k != "trigger_delay_seconds"}
+    for kind, delay, flow in (
+        ("browse_reminder", 1800, BROWSE_FLOW),
+        ("abandoned_cart", DAY, TWO_STEP_FLOW),
+    ):
+        body = {k: v for k, v in flow.items() if k != "trigger_delay_seconds"}
         response = await api.put(f"/v1/flows/{kind}", json=body, headers=store.auth())
         assert response.status_code == 200, response.text
         assert response.json()["trigger_delay_seconds"] == delay
