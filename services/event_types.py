@@ -50,8 +50,14 @@ TimeZone = Annotated[str, AfterValidator(_timezone)]
 WebUrl = Annotated[str, AfterValidator(check_web_url)]
 
 
+# Bounds on every list and string of an event, so one event cannot cost more than a batch.
+MAX_LINES = 1000
+Codes = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=50)]
+Labels = Annotated[list[Id], Field(max_length=100)]
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=10_000)
 
 
 class Consent(Strict):
@@ -67,7 +73,7 @@ class CustomerUpserted(Strict):
     first_name: Annotated[str, Field(max_length=200)] | None = None
     timezone: TimeZone | None = None
     locale: Annotated[str, Field(max_length=35)] | None = None
-    shopper_groups: list[Id] | None = None
+    shopper_groups: Labels | None = None
     consent: Consent | None = None
 
 
@@ -87,14 +93,14 @@ class ProductUpserted(Strict):
     title: Annotated[str, Field(min_length=1, max_length=1000)]
     price: Amount
     currency: Currency
-    category_ids: list[Id]
+    category_ids: Labels
     available: bool
     url: WebUrl | None = None
     image_url: WebUrl | None = None
     description: str | None = None
     brand: str | None = None
     gtin: Annotated[str, Field(pattern=r"^\d{8,14}$")] | None = None
-    variants: list[Variant] | None = None
+    variants: Annotated[list[Variant], Field(max_length=MAX_LINES)] | None = None
 
 
 class ProductDeleted(Strict):
@@ -117,7 +123,7 @@ class CartUpdated(Strict):
     cart_id: Id
     customer_id: Id | None = None
     currency: Currency
-    items: list[LineItem]
+    items: Annotated[list[LineItem], Field(max_length=MAX_LINES)]
 
 
 class Attribution(Strict):
@@ -137,9 +143,9 @@ class OrderPlaced(Strict):
     customer_id: Id
     cart_id: Id | None = None
     currency: Currency
-    items: list[LineItem]
+    items: Annotated[list[LineItem], Field(max_length=MAX_LINES)]
     total: Amount
-    discount_codes: list[str] | None = None
+    discount_codes: Codes | None = None
     attribution: Attribution | None = None
 
 

@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field
 
 class EventBatch(BaseModel):
     events: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=500,
         description="1 to 500 events: {id, type, occurred_at, data}",
         examples=[
             [

@@ -141,3 +141,18 @@ async def test_a_non_ascii_unsubscribe_link_is_unknown(
         response = await api.request(method, path)
         assert response.status_code == 404, (path, response.text)
         assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_lists_in_events_are_bounded(api: httpx.AsyncClient, store: StoreKeys) -> None:
+    line = {"product_id": "p", "quantity": 1, "unit_price": 100}
+    cart = event("cart.updated", {"cart_id": "c", "currency": "USD", "items": [line] * 50_000})
+    response = await api.post("/v1/events", json={"events": [cart]}, headers=store.auth())
+    assert response.status_code in (413, 422)
+    fine = event("cart.updated", {"cart_id": "c", "currency": "USD", "items": [line] * 1001})
+    response = await api.post("/v1/events", json={"events": [fine]}, headers=store.auth())
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "data.items"
+    long_text = customer(first_name="x", locale=None)
+    long_text["data"]["first_name"] = "x" * 201
+    response = await api.post("/v1/events", json={"events": [long_text]}, headers=store.auth())
+    assert response.status_code == 422
