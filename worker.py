@@ -90,7 +90,6 @@ def build_worker(client: Client, sessionmaker: SessionMaker, settings: Settings)
     )
 
 
-
 def build_relay(client: Client, sessionmaker: SessionMaker, settings: Settings) -> Relay:
     return Relay(
         sessionmaker,
@@ -120,6 +119,6 @@ async def run_worker(settings: Settings) -> None:
 
 
 if __name__ == "__main__":
-    from config import get_settings
+    from config import load_settings_or_exit
 
-    asyncio.run(run_worker(get_settings()))
+    asyncio.run(run_worker(load_settings_or_exit()))

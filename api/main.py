@@ -24,13 +24,13 @@ from api.routes import (
     unsubscribe,
     webhooks,
 )
-from config import Settings, get_settings
+from config import Settings, load_settings_or_exit
 from models.database import create_engine, create_sessionmaker
 from services.logging import configure_logging
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    settings = settings or load_settings_or_exit()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
