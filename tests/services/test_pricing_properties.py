@@ -40,19 +40,26 @@ CATEGORIES = ["c0", "c1", "c2"]
 
 ids = st.lists(st.sampled_from(PRODUCTS), max_size=2, unique=True).map(tuple)
 categories = st.lists(st.sampled_from(CATEGORIES), max_size=2, unique=True).map(tuple)
-percents = st.one_of(st.integers(1, 100),
-                     st.decimals(Decimal("0.01"), Decimal("100"), places=2))
+percents = st.one_of(st.integers(1, 100), st.decimals(Decimal("0.01"), Decimal("100"), places=2))
 amounts = st.integers(0, 300_000)
 
-lines = st.builds(CartLine, st.sampled_from(PRODUCTS), st.none() | st.sampled_from(VARIANTS),
-                  st.integers(1, 5), st.integers(0, 100_000), categories)
+lines = st.builds(
+    CartLine,
+    st.sampled_from(PRODUCTS),
+    st.none() | st.sampled_from(VARIANTS),
+    st.integers(1, 5),
+    st.integers(0, 100_000),
+    categories,
+)
 
 conditions: st.SearchStrategy[Condition] = st.one_of(
-    st.builds(CartTotalMin, amounts), st.builds(CartTotalMax, amounts),
+    st.builds(CartTotalMin, amounts),
+    st.builds(CartTotalMax, amounts),
     st.builds(ShopperGroup, st.sampled_from(["vip", "staff"])),
     st.builds(ProductInCart, product_id=st.sampled_from(PRODUCTS)),
     st.builds(ProductInCart, variant_id=st.sampled_from(VARIANTS)),
-    st.builds(CategoryInCart, st.sampled_from(CATEGORIES)), st.just(FirstOrder()),
+    st.builds(CategoryInCart, st.sampled_from(CATEGORIES)),
+    st.just(FirstOrder()),
 )
 selectors = st.builds(ItemSelector, st.integers(1, 3), ids, categories)
 actions: st.SearchStrategy[Action] = st.one_of(
@@ -60,8 +67,12 @@ actions: st.SearchStrategy[Action] = st.one_of(
     st.builds(FixedOff, amounts),
     st.just(FreeShipping()),
     st.builds(BuyXGetY, selectors, selectors, st.none() | st.integers(1, 3)),
-    st.builds(FreeProduct, product_id=st.sampled_from(PRODUCTS), quantity=st.integers(1, 2),
-              unit_price=st.integers(0, 100_000)),
+    st.builds(
+        FreeProduct,
+        product_id=st.sampled_from(PRODUCTS),
+        quantity=st.integers(1, 2),
+        unit_price=st.integers(0, 100_000),
+    ),
 )
 
 
@@ -69,9 +80,15 @@ actions: st.SearchStrategy[Action] = st.one_of(
 def promotions(draw: st.DrawFn) -> list[Promotion]:
     count = draw(st.integers(0, 5))
     return [
-        Promotion(f"promo{k}", draw(st.integers(0, 3)), draw(st.booleans()), draw(st.booleans()),
-                  draw(st.integers(0, 3)), tuple(draw(st.lists(conditions, max_size=2))),
-                  tuple(draw(st.lists(actions, min_size=1, max_size=3))))
+        Promotion(
+            f"promo{k}",
+            draw(st.integers(0, 3)),
+            draw(st.booleans()),
+            draw(st.booleans()),
+            draw(st.integers(0, 3)),
+            tuple(draw(st.lists(conditions, max_size=2))),
+            tuple(draw(st.lists(actions, min_size=1, max_size=3))),
+        )
         for k in range(count)
     ]
 
@@ -80,29 +97,56 @@ components = st.one_of(
     st.builds(BundleComponent, product_id=st.sampled_from(PRODUCTS), quantity=st.integers(1, 3)),
     st.builds(BundleComponent, variant_id=st.sampled_from(VARIANTS), quantity=st.integers(1, 3)),
 )
-bundles = st.lists(st.one_of(
-    st.builds(Bundle, st.sampled_from(["b0", "b1", "b2"]),
-              st.lists(components, min_size=1, max_size=3).map(tuple), st.just("percent"),
-              percents),
-    st.builds(Bundle, st.sampled_from(["b0", "b1", "b2"]),
-              st.lists(components, min_size=1, max_size=3).map(tuple), st.just("fixed"),
-              st.integers(0, 50_000)),
-), max_size=3)
+bundles = st.lists(
+    st.one_of(
+        st.builds(
+            Bundle,
+            st.sampled_from(["b0", "b1", "b2"]),
+            st.lists(components, min_size=1, max_size=3).map(tuple),
+            st.just("percent"),
+            percents,
+        ),
+        st.builds(
+            Bundle,
+            st.sampled_from(["b0", "b1", "b2"]),
+            st.lists(components, min_size=1, max_size=3).map(tuple),
+            st.just("fixed"),
+            st.integers(0, 50_000),
+        ),
+    ),
+    max_size=3,
+)
 customers = st.none() | st.builds(
-    CustomerFacts, st.none() | st.just("cust"),
-    st.frozensets(st.sampled_from(["vip", "staff"])), st.booleans())
-coupons = st.lists(st.builds(AppliedCoupon, st.sampled_from(["A", "B", "C", "D"]),
-                             st.sampled_from([f"promo{k}" for k in range(6)])), max_size=4)
-gift_cards = st.lists(st.builds(GiftCardBalance, st.sampled_from(["G1", "G2", "G3"]),
-                                st.integers(0, 200_000), st.sampled_from(["USD", "EUR"])),
-                      max_size=3)
+    CustomerFacts,
+    st.none() | st.just("cust"),
+    st.frozensets(st.sampled_from(["vip", "staff"])),
+    st.booleans(),
+)
+coupons = st.lists(
+    st.builds(
+        AppliedCoupon,
+        st.sampled_from(["A", "B", "C", "D"]),
+        st.sampled_from([f"promo{k}" for k in range(6)]),
+    ),
+    max_size=4,
+)
+gift_cards = st.lists(
+    st.builds(
+        GiftCardBalance,
+        st.sampled_from(["G1", "G2", "G3"]),
+        st.integers(0, 200_000),
+        st.sampled_from(["USD", "EUR"]),
+    ),
+    max_size=3,
+)
 
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     return {
-        "cart": Cart("USD", tuple(draw(st.lists(lines, min_size=1, max_size=30))),
-                     draw(st.integers(0, 5000))),
+        "cart": Cart(
+            "USD", tuple(draw(st.lists(lines, min_size=1, max_size=30))), draw(st.integers(0, 5000))
+        ),
         "promotions": draw(promotions()),
         "bundles": draw(bundles),
         "customer": draw(customers),
@@ -112,8 +156,14 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def run(s: dict[str, Any], cart: Cart | None = None) -> PricedCart:
-    return price_cart(cart or s["cart"], s["promotions"], s["bundles"], s["customer"],
-                      s["coupons"], s["gift_cards"])
+    return price_cart(
+        cart or s["cart"],
+        s["promotions"],
+        s["bundles"],
+        s["customer"],
+        s["coupons"],
+        s["gift_cards"],
+    )
 
 
 def per_content(result: PricedCart, cart: Cart) -> list[Counter[Any]]:
@@ -123,10 +173,19 @@ def per_content(result: PricedCart, cart: Cart) -> list[Counter[Any]]:
 
 
 def summary(result: PricedCart) -> tuple[Any, ...]:
-    return (result.subtotal, result.shipping_discount, result.total, result.amount_due,
-            result.gift_cards, result.added_items, result.rejected_codes,
-            [(d.source, d.promotion_id, d.bundle_id, d.code, d.amount, d.shipping_amount)
-             for d in result.discounts])
+    return (
+        result.subtotal,
+        result.shipping_discount,
+        result.total,
+        result.amount_due,
+        result.gift_cards,
+        result.added_items,
+        result.rejected_codes,
+        [
+            (d.source, d.promotion_id, d.bundle_id, d.code, d.amount, d.shipping_amount)
+            for d in result.discounts
+        ],
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -145,8 +204,12 @@ def test_amounts_add_up_and_nothing_goes_negative(s: dict[str, Any]) -> None:
     assert all(t <= line.total for t, line in zip(taken, every, strict=True))
     assert 0 <= result.shipping_discount <= result.shipping == cart.shipping
     assert result.subtotal == sum(line.total for line in every)
-    assert result.total == (result.subtotal - sum(d.amount for d in result.discounts)
-                            + result.shipping - result.shipping_discount)
+    assert result.total == (
+        result.subtotal
+        - sum(d.amount for d in result.discounts)
+        + result.shipping
+        - result.shipping_discount
+    )
     assert result.total >= 0
     assert result.amount_due == result.total - sum(g.amount for g in result.gift_cards) >= 0
     used = {d.code for d in result.discounts if d.code is not None}
