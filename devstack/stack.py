@@ -28,6 +28,7 @@ from devstack.processes import TerminalOutput, busy_ports, die_with_parent, tail
 from devstack.seed import DemoStore, ensure_demo_store
 from devstack.temporal import TemporalDevServer, binary, reset_if_broken
 from models.database import create_engine, create_sessionmaker
+from services.logging import readable
 
 READY_TIMEOUT = 90.0
 STOP_GRACE = 20.0
@@ -96,7 +97,7 @@ class ChildProcess:
                 return
             self._log.write(raw)
             self._log.flush()
-            line = raw.decode(errors="replace").rstrip()
+            line = readable(raw.decode(errors="replace").rstrip())  # the file keeps the JSON
             self.last_lines.append(line)
             self.console.print(Text.assemble((f"{self.name:>6} | ", "dim"), line), soft_wrap=True)
 
