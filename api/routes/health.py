@@ -1,8 +1,9 @@
 """Liveness and readiness; no key needed."""
 
 import asyncio
+import logging
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from temporalio.client import Client
@@ -10,6 +11,8 @@ from temporalio.client import Client
 from config import Settings
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("shopstar.api.health")
+PROBE_TIMEOUT = 3.0
 
 
 @router.get("/healthz")
@@ -18,25 +21,38 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
-    """The database and Temporal are reachable (200), or not (503)."""
-    settings: Settings = request.app.state.settings
-    checks = {"database": "ok", "temporal": "ok"}
-    try:
-        async with request.app.state.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except Exception:
-        checks["database"] = "unreachable"
-    try:
+async def _temporal(app: FastAPI) -> Client:
+    """One client for every probe, connected at the first (a client holds a connection and
+    threads; one per probe would pile them up). It reconnects by itself if Temporal restarts."""
+    client: Client | None = getattr(app.state, "readiness_client", None)
+    if client is None:
+        settings: Settings = app.state.settings
         client = await asyncio.wait_for(
             Client.connect(
                 settings.require_temporal_address(), namespace=settings.temporal_namespace
             ),
-            timeout=3,
+            timeout=PROBE_TIMEOUT,
         )
-        await asyncio.wait_for(client.service_client.check_health(), timeout=3)
-    except Exception:
+        # Two first probes at once may both connect: the second keeps its own, no harm done.
+        app.state.readiness_client = client
+    return client
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """The database and Temporal are reachable (200), or not (503)."""
+    checks = {"database": "ok", "temporal": "ok"}
+    try:
+        async with request.app.state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        checks["database"] = "unreachable"
+        log.warning("not ready: the database is unreachable", extra={"error": repr(exc)})
+    try:
+        client = await _temporal(request.app)
+        await asyncio.wait_for(client.service_client.check_health(), timeout=PROBE_TIMEOUT)
+    except Exception as exc:
         checks["temporal"] = "unreachable"
+        log.warning("not ready: Temporal is unreachable", extra={"error": repr(exc)})
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503)
