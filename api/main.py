@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api.errors import install_error_handlers
 from api.routes import (
@@ -41,7 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await engine.dispose()
 
     configure_logging(settings.log_level)
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI and ReDoc served by the api itself: no CDN, work offline
+    app = FastAPIOffline(
         title="ShopSTAR3 marketing engine",
         version="0.1.0",
         description="Store-scoped marketing automation: events in, durable flows out.",
