@@ -37,6 +37,9 @@ class LocalPostgres:
         return f"postgresql+psycopg://postgres@/postgres?host={quote(str(info.socket_dir))}"
 
     def stop(self) -> None:
+        if not (Path(self.server.pgdata) / "postmaster.pid").exists():
+            log.info("postgres was already stopped")  # it died, or was stopped from outside
+            return
         try:
             pg_ctl(
                 ["-w", "-m", "fast", "stop"],
