@@ -15,9 +15,9 @@ UV = $(shell command -v uv 2>/dev/null \
 help:
 	@echo "make dev     run the whole stack locally (PostgreSQL, Temporal, api, worker)"
 	@echo "make test    run the test suite"
-	@echo "make lint    ruff and mypy --strict"
+	@echo "make lint    ruff check, ruff format --check and mypy --strict"
 	@echo "make fmt     format the code"
-	@echo "make bench   run the benchmarks"
+	@echo "make bench   run the benchmarks (make bench ARGS=--quick)"
 
 uv-bootstrap:
 	@if [ -z "$(UV)" ]; then \
@@ -39,6 +39,7 @@ test: install
 
 lint: install
 	$(UV) run ruff check .
+	$(UV) run ruff format --check .
 	$(UV) run mypy --strict .
 
 fmt: install
@@ -46,4 +47,4 @@ fmt: install
 	$(UV) run ruff check --fix --select I .
 
 bench: install
-	$(UV) run python -m bench
+	$(UV) run python -m bench $(ARGS)

@@ -1,19 +1,23 @@
 """The `shopstar-marketing` command: the local stack, the api, the worker, migrations, stores."""
 
 import asyncio
+import contextlib
 import json
+import logging
+import os
 import re
 import signal
 import subprocess
 import sys
 from collections.abc import Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 
-from config import Settings, get_settings
+from config import Settings, get_settings, settings_error_text
 from devstack.migrate import PROJECT_ROOT, upgrade_database
 from devstack.seed import ensure_demo_store
 from models.database import create_engine, create_sessionmaker
@@ -33,9 +37,27 @@ err = Console(stderr=True)
 def _settings() -> Settings:
     try:
         return get_settings()
-    except ValueError as exc:  # pydantic's ValidationError is one
-        err.print(f"[red]Invalid settings:[/] {exc}")
-        raise typer.Exit(2) from exc
+    except ValidationError as exc:  # printed without the values: they may be secrets
+        err.print("[red]Invalid settings:[/]")
+        err.print(settings_error_text(exc), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _development() -> None:
+    """The local tools (`dev`, `seed`) run in development unless told otherwise; the default
+    everywhere else is production, which refuses the well-known development secrets."""
+    os.environ.setdefault("SHOPSTAR_ENVIRONMENT", "development")
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End a process that held Temporal clients, after its clean shutdown, without interpreter
+    finalization: the client's Rust threads can still call into Python while it finalizes, which
+    aborts with `Fatal Python error: PyGILState_Release` (temporalio/sdk-python#300)."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def _database_url(settings: Settings) -> str:
@@ -67,6 +89,7 @@ def dev(
     """Run the whole stack locally: PostgreSQL, Temporal, the api and the worker (Ctrl-C stops)."""
     from devstack.stack import DevOptions, run_dev_stack  # the embedded servers: only for `dev`
 
+    _development()  # the api and the worker inherit it
     settings = _settings()
     if settings.environment == "production":
         err.print("[red]`dev` runs embedded servers: not with SHOPSTAR_ENVIRONMENT=production.")
@@ -81,7 +104,7 @@ def dev(
         start_api=api,
         start_worker=worker,
     )
-    raise typer.Exit(asyncio.run(run_dev_stack(options, Console())))
+    _exit_now(asyncio.run(run_dev_stack(options, Console())))
 
 
 @app.command("api")
@@ -100,6 +123,7 @@ def api_command(
         reload=reload,
         log_config=None,  # the app configures JSON logging for uvicorn's loggers too
     )
+    _exit_now(0)  # /readyz keeps a Temporal client
 
 
 @app.command("worker")
@@ -108,6 +132,7 @@ def worker_command() -> None:
     from worker import run_worker  # imported here: the other commands need no Temporal worker
 
     asyncio.run(_until_signal(run_worker(_settings())))
+    _exit_now(0)
 
 
 @app.command()
@@ -120,6 +145,7 @@ def migrate() -> None:
 @app.command()
 def seed() -> None:
     """Create the demo store (and its abandoned-cart flow) unless the data folder names one."""
+    _development()
     settings = _settings()
 
     async def run() -> dict[str, Any]:

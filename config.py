@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "dev-operator-token", "secret"}
@@ -13,14 +13,27 @@ DEV_OPERATOR_TOKEN = "dev-operator-token"
 DEV_GIFT_CARD_HASH_KEY = "dev-gift-card-hash-key"
 DEV_UNSUBSCRIBE_SECRET = "dev-unsubscribe-secret"
 DEV_SHOPPER_TOKEN_SECRET = "dev-shopper-token-secret"
+MIN_SECRET_LENGTH = 32
+# The engine's own secrets: production refuses a default, a placeholder or a short one. (The api
+# verifies unsubscribe links whatever the email provider, so that secret is always one of them.)
+PRODUCTION_SECRETS = (
+    "operator_token",
+    "gift_card_hash_key",
+    "unsubscribe_secret",
+    "shopper_token_secret",
+)
 
 
 class Settings(BaseSettings):
     """Settings of the api, the worker and the CLI."""
 
-    model_config = SettingsConfigDict(env_prefix="SHOPSTAR_", extra="ignore")
+    # hide_input_in_errors: an error must never echo a value, which may be a secret.
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPSTAR_", extra="ignore", hide_input_in_errors=True
+    )
 
-    environment: Literal["development", "test", "production"] = "development"
+    # Fails closed: `make dev`, the tests and the benchmarks say development/test explicitly.
+    environment: Literal["development", "test", "production"] = "production"
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("SHOPSTAR_DATABASE_URL", "DATABASE_URL")
     )
@@ -86,19 +99,24 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> "Settings":
-        if self.environment == "production" and self.operator_token in PLACEHOLDER_SECRETS:
-            raise ValueError("SHOPSTAR_OPERATOR_TOKEN must be set to a real secret in production")
-        if self.environment == "production" and self.gift_card_hash_key in (
-            PLACEHOLDER_SECRETS | {DEV_GIFT_CARD_HASH_KEY}
-        ):
+        if self.environment != "production":
+            return self
+        dev_defaults = {
+            DEV_OPERATOR_TOKEN,
+            DEV_GIFT_CARD_HASH_KEY,
+            DEV_UNSUBSCRIBE_SECRET,
+            DEV_SHOPPER_TOKEN_SECRET,
+        }
+        weak = [
+            f"SHOPSTAR_{name.upper()}"
+            for name in PRODUCTION_SECRETS
+            if getattr(self, name) in PLACEHOLDER_SECRETS | dev_defaults
+            or len(getattr(self, name)) < MIN_SECRET_LENGTH
+        ]
+        if weak:
             raise ValueError(
-                "SHOPSTAR_GIFT_CARD_HASH_KEY must be set to a real secret in production"
-            )
-        if self.environment == "production" and self.shopper_token_secret in (
-            PLACEHOLDER_SECRETS | {DEV_SHOPPER_TOKEN_SECRET}
-        ):
-            raise ValueError(
-                "SHOPSTAR_SHOPPER_TOKEN_SECRET must be set to a real secret in production"
+                f"production needs {', '.join(weak)} set to a random secret of at least "
+                f"{MIN_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`)"
             )
         return self
 
@@ -120,12 +138,6 @@ class Settings(BaseSettings):
                 "the twilio provider needs SHOPSTAR_TWILIO_FROM_NUMBER "
                 "and/or SHOPSTAR_TWILIO_WHATSAPP_FROM"
             )
-        if (
-            self.environment == "production"
-            and self.email_provider == "sendgrid"
-            and self.unsubscribe_secret in (PLACEHOLDER_SECRETS | {DEV_UNSUBSCRIBE_SECRET})
-        ):
-            raise ValueError("SHOPSTAR_UNSUBSCRIBE_SECRET must be set to a real secret")
         return self
 
     @field_validator("sendgrid_webhook_public_key")
@@ -154,3 +166,22 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_error_text(exc: ValidationError) -> str:
+    """The errors of a settings load, one a line: the variable and the message, never the value
+    (it may be a secret; pydantic's own text shows part of it)."""
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False, include_context=False):
+        field = ".".join(str(part) for part in error["loc"])
+        name = f"SHOPSTAR_{field.upper()}: " if field else ""
+        lines.append(f"{name}{error['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)
+
+
+def load_settings_or_exit() -> Settings:
+    """`get_settings()` for a process entry point: invalid settings end it with the errors only."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise SystemExit(f"Invalid settings:\n{settings_error_text(exc)}") from None

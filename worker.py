@@ -134,6 +134,6 @@ async def run_worker(settings: Settings) -> None:
 
 
 if __name__ == "__main__":
-    from config import get_settings
+    from config import load_settings_or_exit
 
-    asyncio.run(run_worker(get_settings()))
+    asyncio.run(run_worker(load_settings_or_exit()))

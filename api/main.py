@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api.errors import install_error_handlers
 from api.guard import Limiters
@@ -29,13 +30,13 @@ from api.routes import (
     unsubscribe,
     webhooks,
 )
-from config import Settings, get_settings
+from config import Settings, load_settings_or_exit
 from models.database import create_engine, create_sessionmaker
 from services.logging import configure_logging
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    settings = settings or load_settings_or_exit()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,7 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await engine.dispose()
 
     configure_logging(settings.log_level)
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI and ReDoc served by the api itself: no CDN, work offline
+    app = FastAPIOffline(
         title="ShopSTAR3 marketing engine",
         version="0.1.0",
         description="Store-scoped marketing automation: events in, durable flows out.",

@@ -4,7 +4,7 @@ fake SendGrid/Twilio on 127.0.0.1. Prints messages/s delivered to the providers,
 peak memory and history events per completed run, beside the raw signal-with-start rate of the
 same server measured in the same run.
 
-`uv run python -m bench.flows [--carts 10000] [--temporal file|file-wal|memory]`"""
+`.venv/bin/python -m bench.flows [--carts 10000] [--temporal file|file-wal|memory]`"""
 
 import argparse
 import asyncio

@@ -3,7 +3,7 @@ real PostgreSQL, with the `log` provider (no network). Prints CPU and wall time 
 SQL statements and transactions it runs, beside a baseline of one trivial statement in its own
 transaction on the same engine.
 
-`uv run python -m bench.step_cost [--steps 2000]`"""
+`.venv/bin/python -m bench.step_cost [--steps 2000]`"""
 
 import argparse
 import asyncio

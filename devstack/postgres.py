@@ -4,6 +4,7 @@ folder."""
 import logging
 import os
 import subprocess
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,9 @@ class LocalPostgres:
         return f"postgresql+psycopg://postgres@/postgres?host={quote(str(info.socket_dir))}"
 
     def stop(self) -> None:
+        if not (Path(self.server.pgdata) / "postmaster.pid").exists():
+            log.info("postgres was already stopped")  # it died, or was stopped from outside
+            return
         try:
             pg_ctl(
                 ["-w", "-m", "fast", "stop"],
@@ -64,3 +68,30 @@ def stop_postgres_in(data_dir: Path) -> None:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir.resolve(), user=user)
     except (subprocess.CalledProcessError, OSError):
         log.info("no postgres to stop in %s", data_dir)
+
+
+class PostgresGuard:
+    """A small process that stops the server in `data_dir` once this process is gone, however it
+    ends (Ctrl-C, SIGKILL, a closed terminal): pg_ctl detaches the server, so it is no child of
+    ours and would outlive us. The guard waits for end-of-file on a pipe only we hold (the kernel
+    closes it when we exit), in a session of its own, so Ctrl-C in the terminal does not end it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devstack.postgres", str(data_dir.resolve())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+
+    def release(self) -> None:
+        """After our own stop: the guard checks once more (nothing left to stop) and exits."""
+        if self.process.stdin:
+            self.process.stdin.close()
+        self.process.wait()
+
+
+if __name__ == "__main__":  # the guard
+    sys.stdin.buffer.read()  # returns when the parent closed the pipe or exited
+    stop_postgres_in(Path(sys.argv[1]))

@@ -1,15 +1,21 @@
 """Child processes of the local stack: they die with their parent, and their ports are checked
-before they start so a busy port gives a clear message instead of a crash log."""
+before they start so a busy port gives a clear message instead of a crash log. The stack's own
+output may go away (a closed terminal, `make dev | tee log` with tee gone): that stops the stack,
+it never crashes it."""
 
+import contextlib
 import ctypes
 import ctypes.util
+import errno
+import io
 import os
+import select
 import signal
 import socket
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 _PR_SET_PDEATHSIG = 1
 
@@ -67,3 +73,66 @@ def tail_lines(path: Path, count: int = 30) -> list[str]:
     except OSError:
         return []
     return text.splitlines()[-count:]
+
+
+# A write to a pipe nobody reads (EPIPE) or to a terminal that hung up (EIO, ENXIO).
+_GONE_ERRNOS = {errno.EPIPE, errno.EIO, errno.ENXIO, errno.EBADF}
+
+
+class TerminalOutput(io.TextIOBase):
+    """The stack's stdout: when nobody reads it any more, `on_gone` is called once and the output
+    is dropped from then on (fd 1 goes to /dev/null, so nothing fails at exit either)."""
+
+    def __init__(self, stream: TextIO, on_gone: Callable[[], None]) -> None:
+        self._stream = stream
+        self._on_gone = on_gone
+        self.gone = False
+
+    def _lost(self) -> None:
+        if self.gone:
+            return
+        self.gone = True
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        self._on_gone()
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                self._stream.write(text)
+            except OSError as exc:
+                if exc.errno not in _GONE_ERRNOS:
+                    raise
+                self._lost()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except OSError as exc:
+                if exc.errno not in _GONE_ERRNOS:
+                    raise
+                self._lost()
+
+    def isatty(self) -> bool:
+        return not self.gone and self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def check(self) -> None:
+        """Notice a reader that went away while nothing was written: a pipe whose reader closed
+        reports POLLERR, a terminal that hung up POLLHUP."""
+        if self.gone:
+            return
+        try:
+            poller = select.poll()
+            poller.register(self._stream.fileno(), 0)
+            events = poller.poll(0)
+        except (OSError, ValueError):
+            return
+        if any(ev & (select.POLLERR | select.POLLHUP | select.POLLNVAL) for _, ev in events):
+            self._lost()

@@ -6,11 +6,12 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import httpx
 from rich.console import Console
@@ -22,11 +23,12 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from devstack.migrate import upgrade_database
-from devstack.postgres import LocalPostgres, start_postgres, stop_postgres_in
-from devstack.processes import busy_ports, die_with_parent, tail_lines
+from devstack.postgres import LocalPostgres, PostgresGuard, start_postgres, stop_postgres_in
+from devstack.processes import TerminalOutput, busy_ports, die_with_parent, tail_lines
 from devstack.seed import DemoStore, ensure_demo_store
 from devstack.temporal import TemporalDevServer, binary, reset_if_broken
 from models.database import create_engine, create_sessionmaker
+from services.logging import readable
 
 READY_TIMEOUT = 90.0
 STOP_GRACE = 20.0
@@ -95,7 +97,7 @@ class ChildProcess:
                 return
             self._log.write(raw)
             self._log.flush()
-            line = raw.decode(errors="replace").rstrip()
+            line = readable(raw.decode(errors="replace").rstrip())  # the file keeps the JSON
             self.last_lines.append(line)
             self.console.print(Text.assemble((f"{self.name:>6} | ", "dim"), line), soft_wrap=True)
 
@@ -137,6 +139,7 @@ class DevStack:
         self.console = console
         self.data_dir = options.data_dir.resolve()
         self.postgres: LocalPostgres | None = None
+        self.postgres_guard: PostgresGuard | None = None
         self.temporal: TemporalDevServer | None = None
         self.children: list[ChildProcess] = []
         self.database_url = options.database_url or ""
@@ -146,7 +149,13 @@ class DevStack:
 
     @property
     def started_anything(self) -> bool:
-        return bool(self.postgres or self.temporal or self.children or self._migration)
+        return bool(
+            self.postgres
+            or self.postgres_guard
+            or self.temporal
+            or self.children
+            or self._migration
+        )
 
     def say(self, message: str) -> None:
         self.console.print(f"[green]✓[/] {message}")
@@ -206,6 +215,8 @@ class DevStack:
     def _start_postgres(self) -> str:
         pgdata = self.data_dir / "postgres"
         first = not (pgdata / "PG_VERSION").exists()
+        # Before the start: a `make dev` killed while pg_ctl starts the server leaves none behind.
+        self.postgres_guard = PostgresGuard(pgdata)
         try:
             self.postgres = start_postgres(pgdata)
         except Exception as exc:
@@ -336,6 +347,8 @@ class DevStack:
             await asyncio.to_thread(self.temporal.stop)
         if self.postgres:
             await asyncio.to_thread(self.postgres.stop)
+        if self.postgres_guard:
+            await asyncio.to_thread(self.postgres_guard.release)
 
     def print_summary(self) -> None:
         assert self.demo
@@ -400,14 +413,28 @@ async def run_dev_stack(options: DevOptions, console: Console) -> int:
 
     def on_signal() -> None:
         nonlocal interrupted
+        task.cancel()  # first: stopping must not depend on the message below getting out
         if not interrupted:
+            interrupted = True
             console.print("\n[bold]Stopping[/] api, worker, Temporal and PostgreSQL...")
-        interrupted = True
-        task.cancel()
 
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+
+    # Nobody reads the output any more (terminal closed, `| tee` ended first): stop, as on Ctrl-C.
+    def on_output_gone() -> None:
+        loop.call_soon(on_signal)
+
+    output = TerminalOutput(sys.stdout, on_output_gone)
+    console.file = cast(IO[str], output)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, on_signal)
+
+    async def watch_output() -> None:
+        while True:
+            output.check()
+            await asyncio.sleep(0.5)
+
+    watcher = asyncio.create_task(watch_output())
     try:
         return await task
     except asyncio.CancelledError:
@@ -421,6 +448,7 @@ async def run_dev_stack(options: DevOptions, console: Console) -> int:
         console.print(Panel(Text(str(exc)), title="make dev could not start", border_style="red"))
         return 1
     finally:
+        watcher.cancel()
         if stack.started_anything:
             await stack.stop()
             console.print(f"Stopped. The data stays in {stack.data_dir}: the next start keeps it.")
