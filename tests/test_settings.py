@@ -19,6 +19,7 @@ GOOD = {
     "operator_token": secrets.token_hex(32),
     "gift_card_hash_key": secrets.token_hex(32),
     "unsubscribe_secret": secrets.token_hex(32),
+    "shopper_token_secret": secrets.token_hex(32),
 }
 
 
@@ -43,7 +44,12 @@ def test_a_production_start_without_secrets_refuses() -> None:
     assert done.returncode == 2
     output = " ".join((done.stdout + done.stderr).split())
     assert "Invalid settings" in output
-    for name in ("OPERATOR_TOKEN", "GIFT_CARD_HASH_KEY", "UNSUBSCRIBE_SECRET"):
+    for name in (
+        "OPERATOR_TOKEN",
+        "GIFT_CARD_HASH_KEY",
+        "UNSUBSCRIBE_SECRET",
+        "SHOPPER_TOKEN_SECRET",
+    ):
         assert f"SHOPSTAR_{name}" in output
 
 
