@@ -148,19 +148,7 @@ async def draw_for_order(
             f"the customer's store credit does not cover {amount}",
             details={"field": "store_credit", "currency": currency},
         )
-    session.add(
-        StoreCreditEntry(
-            id=new_id("scr"),
-            store_id=store_id,
-            customer_id=customer_id,
-            currency=currency,
-            amount=-amount,
-            balance_after=balance,
-            reason="checkout",
-            order_id=order_id,
-            created_at=datetime.now(UTC),
-        )
-    )
+    session.add(_entry(store_id, customer_id, currency, -amount, balance, "checkout", order_id))
     await session.flush()
 
 
@@ -175,7 +163,6 @@ async def release_for_order(session: AsyncSession, store_id: str, order_id: str)
         )
         .order_by(StoreCreditEntry.customer_id, StoreCreditEntry.currency)
     )
-    now = datetime.now(UTC)
     for customer_id, currency, amount in draws.tuples():
         balance = await session.scalar(
             update(StoreCreditAccount)
@@ -184,17 +171,29 @@ async def release_for_order(session: AsyncSession, store_id: str, order_id: str)
             .returning(StoreCreditAccount.balance)
         )
         assert balance is not None
-        session.add(
-            StoreCreditEntry(
-                id=new_id("scr"),
-                store_id=store_id,
-                customer_id=customer_id,
-                currency=currency,
-                amount=-amount,
-                balance_after=balance,
-                reason="order cancelled or refunded",
-                order_id=order_id,
-                created_at=now,
-            )
-        )
+        reason = "order cancelled or refunded"
+        session.add(_entry(store_id, customer_id, currency, -amount, balance, reason, order_id))
     await session.flush()
+
+
+def _entry(
+    store_id: str,
+    customer_id: str,
+    currency: str,
+    amount: int,
+    balance: int,
+    reason: str,
+    order_id: str,
+) -> StoreCreditEntry:
+    """A line of the ledger for a checkout's draw or its give-back."""
+    return StoreCreditEntry(
+        id=new_id("scr"),
+        store_id=store_id,
+        customer_id=customer_id,
+        currency=currency,
+        amount=amount,
+        balance_after=balance,
+        reason=reason,
+        order_id=order_id,
+        created_at=datetime.now(UTC),
+    )
