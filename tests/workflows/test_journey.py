@@ -2,23 +2,19 @@
 a browse reminder 30 minutes after a view, a recovery SMS with a promo code the day after the
 cart was abandoned, then the order, then a one-off code for the next purchase."""
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from config import Settings
 from devstack.fake_providers import FakeProviders, query_of
 from models import Coupon, Customer
 from models.database import SessionMaker
 from services.relay import Relay
 from tests.api.shop import promotion
-from tests.conftest import StoreKeys, relay_for
+from tests.conftest import StoreKeys
 from tests.workflows.journey import (
     BROWSE_FLOW,
     DAY,
@@ -33,31 +29,8 @@ from tests.workflows.journey import (
     shopper,
     viewed,
 )
-from worker import build_worker
 
 EMAIL, PHONE = "ana@example.com", "+14155550123"
-
-
-@pytest.fixture
-def providers() -> Iterator[FakeProviders]:
-    fake = FakeProviders().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-async def sending(
-    providers: FakeProviders,
-    settings: Settings,
-    sessionmaker: SessionMaker,
-    temporal_env: WorkflowEnvironment,
-) -> AsyncIterator[Relay]:
-    """A worker that sends through the fakes, on its own task queue, and its relay."""
-    real = settings.model_copy(
-        update={**providers.settings(), "task_queue": f"journey-{uuid.uuid4().hex[:8]}"}
-    )
-    async with build_worker(temporal_env.client, sessionmaker, real):
-        yield relay_for(temporal_env.client, sessionmaker, real)
 
 
 async def code_rule(api: httpx.AsyncClient, store: StoreKeys, days: int) -> str:

@@ -5,22 +5,17 @@ of the stats, and a code sent by a flow redeemed once at checkout."""
 
 import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
-import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from config import Settings
 from devstack.fake_providers import FakeProviders, query_of
-from models.database import SessionMaker
 from services.relay import Relay
 from tests.api.shop import cart as checkout_cart
 from tests.api.shop import complete, evaluate
-from tests.conftest import StoreKeys, event, relay_for
+from tests.conftest import StoreKeys, event
 from tests.workflows.journey import (
     BROWSE_FLOW,
     DAY,
@@ -40,31 +35,9 @@ from tests.workflows.journey import (
     viewed,
     with_code_rule,
 )
-from worker import build_worker
 
 PHONE = "+14155550123"
 ONE_STEP = {**TWO_STEP_FLOW, "steps": TWO_STEP_FLOW["steps"][:1]}
-
-
-@pytest.fixture
-def providers() -> Iterator[FakeProviders]:
-    fake = FakeProviders().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-async def sending(
-    providers: FakeProviders,
-    settings: Settings,
-    sessionmaker: SessionMaker,
-    temporal_env: WorkflowEnvironment,
-) -> AsyncIterator[Relay]:
-    real = settings.model_copy(
-        update={**providers.settings(), "task_queue": f"mycart-{uuid.uuid4().hex[:8]}"}
-    )
-    async with build_worker(temporal_env.client, sessionmaker, real):
-        yield relay_for(temporal_env.client, sessionmaker, real)
 
 
 async def stats(api: httpx.AsyncClient, store: StoreKeys) -> list[tuple[int, int, Any]]:

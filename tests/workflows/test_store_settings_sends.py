@@ -5,21 +5,16 @@ decides which orders count."""
 
 import asyncio
 import re
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from config import Settings
 from devstack.fake_providers import FakeProviders, query_of
-from models.database import SessionMaker
 from services.relay import Relay
-from tests.conftest import StoreKeys, relay_for
+from tests.conftest import StoreKeys
 from tests.workflows.journey import (
     HOUR,
     TWO_STEP_FLOW,
@@ -34,33 +29,10 @@ from tests.workflows.journey import (
     shopper,
     timer_durations,
 )
-from worker import build_worker
 
 EMAIL, PHONE = "ana@example.com", "+14155550123"
 SERVICE_1, SERVICE_2 = "MG" + "1" * 32, "MG" + "2" * 32
 _LINK = re.compile(r"https?://\S+")
-
-
-@pytest.fixture
-def providers() -> Iterator[FakeProviders]:
-    fake = FakeProviders().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-async def sending(
-    providers: FakeProviders,
-    settings: Settings,
-    sessionmaker: SessionMaker,
-    temporal_env: WorkflowEnvironment,
-) -> AsyncIterator[Relay]:
-    """A worker that sends through the fakes, on its own task queue, and its relay."""
-    real = settings.model_copy(
-        update={**providers.settings(), "task_queue": f"settings-{uuid.uuid4().hex[:8]}"}
-    )
-    async with build_worker(temporal_env.client, sessionmaker, real):
-        yield relay_for(temporal_env.client, sessionmaker, real)
 
 
 async def patch(api: httpx.AsyncClient, store: StoreKeys, **fields: Any) -> None:

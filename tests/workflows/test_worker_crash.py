@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -53,13 +53,6 @@ async def dev_server(tmp_path: Path) -> AsyncIterator[TemporalDevServer]:
     await server.wait_ready()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def providers() -> Iterator[FakeProviders]:
-    fake = FakeProviders().start()
-    yield fake
-    fake.stop()
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

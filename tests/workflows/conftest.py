@@ -1,0 +1,37 @@
+"""Fixtures of the workflow tests that send for real: the fake providers, and a worker that
+sends through them on a task queue of its own, with its relay."""
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from config import Settings
+from devstack.fake_providers import FakeProviders
+from models.database import SessionMaker
+from services.relay import Relay
+from tests.conftest import relay_for
+from worker import build_worker
+
+
+@pytest.fixture
+def providers() -> Iterator[FakeProviders]:
+    fake = FakeProviders().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+async def sending(
+    providers: FakeProviders,
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    temporal_env: WorkflowEnvironment,
+) -> AsyncIterator[Relay]:
+    """A worker that sends through the fakes, on its own task queue, and its relay."""
+    real = settings.model_copy(
+        update={**providers.settings(), "task_queue": f"sending-{uuid.uuid4().hex[:8]}"}
+    )
+    async with build_worker(temporal_env.client, sessionmaker, real):
+        yield relay_for(temporal_env.client, sessionmaker, real)
