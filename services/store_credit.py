@@ -66,16 +66,7 @@ async def post_store_credit(
                 details={"balance": held, "currency": currency},
             )
     assert balance is not None
-    entry = StoreCreditEntry(
-        id=new_id("scr"),
-        store_id=store_id,
-        customer_id=customer_id,
-        currency=currency,
-        amount=amount,
-        balance_after=balance,
-        reason=reason,
-        created_at=datetime.now(UTC),
-    )
+    entry = _entry(store_id, customer_id, currency, amount, balance, reason, order_id=None)
     session.add(entry)
     await session.flush()
     return entry
@@ -183,9 +174,9 @@ def _entry(
     amount: int,
     balance: int,
     reason: str,
-    order_id: str,
+    order_id: str | None,
 ) -> StoreCreditEntry:
-    """A line of the ledger for a checkout's draw or its give-back."""
+    """A line of the ledger: a grant or debit by staff, a checkout's draw or its give-back."""
     return StoreCreditEntry(
         id=new_id("scr"),
         store_id=store_id,
