@@ -1,6 +1,5 @@
-"""Dependencies shared by the routes: a session per request, committed here, and the caller."""
+"""Dependencies shared by the routes: the request's session and the caller (set by api.guard)."""
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -8,7 +7,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
-from models.database import SessionMaker
 from services.stores import Principal
 
 bearer = HTTPBearer(auto_error=False)
@@ -19,15 +17,13 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the route returns, rolled back on error."""
-    sessionmaker: SessionMaker = request.app.state.sessionmaker
-    async with sessionmaker.begin() as session:
-        yield session
+async def get_session(request: Request) -> AsyncSession:
+    """The request's transaction, opened and committed by `api.guard` around the route."""
+    session: AsyncSession = request.state.session
+    return session
 
 
-# scope="function": the commit happens before the response is sent, so a 2xx means stored.
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 

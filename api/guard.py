@@ -109,9 +109,7 @@ async def _authenticate(request: Request, access: Access, limited: bool) -> None
             raise Unauthorized("operator token required")
         _check_rate(limiters.per_key, "operator")
         return
-    sessionmaker: SessionMaker = request.app.state.sessionmaker
-    async with sessionmaker() as session:
-        principal = await authenticate(session, presented)
+    principal = await authenticate(request.state.session, presented)
     if access is Access.SECRET:
         if principal.key_kind != "secret":
             raise Forbidden("a publishable key cannot call this endpoint")
@@ -147,9 +145,15 @@ class GuardedRoute(APIRoute):
         access, limited = self.access, self.path not in UNLIMITED_PATHS
 
         async def guarded(request: Request) -> Response:
-            await _authenticate(request, access, limited)
-            await _check_input(request)
-            return await handler(request)
+            # One transaction per request, opened here so that the key lookup uses it too:
+            # committed when the route returns (before the response is sent, so a 2xx means
+            # stored), rolled back on any error. It connects only when first used.
+            sessionmaker: SessionMaker = request.app.state.sessionmaker
+            async with sessionmaker.begin() as session:
+                request.state.session = session
+                await _authenticate(request, access, limited)
+                await _check_input(request)
+                return await handler(request)
 
         return guarded
 
