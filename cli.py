@@ -22,7 +22,7 @@ from devstack.migrate import PROJECT_ROOT, upgrade_database
 from devstack.seed import ensure_demo_store
 from models.database import create_engine, create_sessionmaker
 from services.errors import DomainError
-from services.stores import create_store
+from services.stores.service import create_store
 
 app = typer.Typer(
     help="ShopSTAR3 marketing engine: store-scoped marketing automation.",

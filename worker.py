@@ -13,11 +13,11 @@ from integrations.messaging import ChannelProviders, LogProvider, MessageProvide
 from integrations.sendgrid_email import SendGridProvider
 from integrations.twilio_messaging import TwilioProvider
 from models.database import SessionMaker, create_engine, create_sessionmaker
-from services.consent import unsubscribe_url
+from relay import Relay
 from services.logging import configure_logging
-from services.relay import Relay
-from services.store_settings import StoreDefaults
-from services.templates import TemplateRenderer
+from services.messaging.consent import unsubscribe_url
+from services.messaging.templates import TemplateRenderer
+from services.stores.settings import StoreDefaults
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow

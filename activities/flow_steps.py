@@ -14,9 +14,8 @@ from integrations.messaging import (
     provider_for,
 )
 from models.database import SessionMaker
-from services.event_log import close_run
-from services.flow_messages import StepContext, decide_step
-from services.flow_sending import (
+from services.events.log import close_run
+from services.messaging.sending import (
     PreparedSend,
     prepare_send,
     record_refusal,
@@ -25,8 +24,9 @@ from services.flow_sending import (
     record_unknown,
     release_send,
 )
-from services.store_settings import StoreDefaults, as_defaults
-from services.templates import TemplateRenderer
+from services.messaging.steps import StepContext, decide_step
+from services.messaging.templates import TemplateRenderer
+from services.stores.settings import StoreDefaults, as_defaults
 from workflows.types import (
     STEP_MAX_ATTEMPTS,
     GateDecision,

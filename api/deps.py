@@ -7,7 +7,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
-from services.stores import Principal
+from services.stores.service import Principal
 
 bearer = HTTPBearer(auto_error=False)
 

@@ -22,7 +22,7 @@ from api.rate_limit import RateLimiter
 from config import Settings
 from models.database import SessionMaker
 from services.errors import Forbidden, InvalidInput, Unauthorized
-from services.stores import authenticate
+from services.stores.service import authenticate
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 UNLIMITED_PATHS = {"/healthz", "/readyz"}  # probes of load balancers are never throttled

@@ -20,7 +20,7 @@ from bench.checkout_data import GROUP, Product, bundles, cart_items, catalog, pr
 from bench.checkout_http import over_http
 from bench.report import Report, percentile, publish, verdict
 from bench.stack import stop_on_sigterm
-from services import pricing
+from services.checkout import pricing
 
 LINES, PROMOTIONS, BUNDLES = 50, 200, 20
 IN_PROCESS_P95_MS = 2.0
@@ -153,8 +153,8 @@ def main() -> None:
     data = (products, promos, sets, items)
     asyncio.run(over_http(report, data, 200 if args.quick else 1000, tuple(args.workers)))
     report.notes += [
-        "in process: services.pricing.price_cart only (inputs already loaded); HTTP: auth, "
-        "loading promotions/bundles/codes/customer, pricing, JSON; targeted promotions",
+        "in process: services.checkout.pricing.price_cart only (inputs already loaded); "
+        "HTTP: auth, loading promotions/bundles/codes/customer, pricing, JSON; targeted promotions",
         "targeted: 9 in 10 promotions carry a condition this cart does not meet (audience, "
         "product, basket size); stress: none does, so every promotion stacks on the cart",
         f"load average at start {report.machine['load_average_at_start']} on "

@@ -50,10 +50,8 @@ from bench.stack import (
     waiting_flow,
 )
 from models.database import create_engine, create_sessionmaker
-from services.flow_config import FlowConfig
-from services.flows import current_flow
-from services.relay import run_input, search_attributes
-from services.routing import (
+from relay import run_input, search_attributes
+from services.events.routing import (
     CART,
     WORKFLOW_TYPES,
     EventRow,
@@ -62,6 +60,8 @@ from services.routing import (
     cart_workflow_id,
     plan_operations,
 )
+from services.messaging.flow_config import FlowConfig
+from services.messaging.flows import current_flow
 from worker import build_relay, build_worker, connect_temporal
 
 INTAKE_TARGET = 2000.0  # events/s

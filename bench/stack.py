@@ -27,7 +27,7 @@ from devstack.postgres import LocalPostgres, start_postgres
 from devstack.processes import die_with_parent, tail_lines
 from devstack.temporal import TemporalDevServer, binary, free_port
 from models.database import SessionMaker, create_engine, create_sessionmaker
-from services.routing import cart_workflow_id as cart_workflow_id  # re-exported
+from services.events.routing import cart_workflow_id as cart_workflow_id  # re-exported
 
 OPERATOR_TOKEN = "bench-operator-token"
 READY_TIMEOUT = 90.0

@@ -38,7 +38,7 @@ from devstack.migrate import upgrade_database
 from devstack.postgres import start_postgres
 from integrations.messaging import LogProvider
 from models.database import create_engine, create_sessionmaker
-from services.flow_config import FlowConfig
+from services.messaging.flow_config import FlowConfig
 from workflows.types import StepRequest
 
 console = Console()

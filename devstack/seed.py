@@ -8,9 +8,9 @@ from pathlib import Path
 
 from models import Store
 from models.database import SessionMaker
-from services.flow_config import FlowConfig, FlowStep, Template
-from services.flows import save_flow
-from services.stores import create_store
+from services.messaging.flow_config import FlowConfig, FlowStep, Template
+from services.messaging.flows import save_flow
+from services.stores.service import create_store
 
 DEMO_STORE_NAME = "Demo Store"
 DEMO_CURRENCY = "USD"

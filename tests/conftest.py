@@ -25,7 +25,7 @@ from devstack.migrate import upgrade_database
 from devstack.postgres import start_postgres
 from devstack.temporal import SEARCH_ATTRIBUTES, binary, free_port
 from models.database import SessionMaker, create_engine, create_sessionmaker
-from services.relay import Relay
+from relay import Relay
 from worker import build_worker
 
 OPERATOR = "test-operator-token"

@@ -11,7 +11,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from activities.flow_steps import FlowActivities
-    from services.flow_config import FlowConfig
+    from services.messaging.flow_config import FlowConfig
     from workflows.search_attributes import FLOW_OUTCOME, FLOW_STEP, ORDER_ID
     from workflows.types import STEP_MAX_ATTEMPTS, RunClosed, RunState, StepRequest
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from services.flow_config import FlowConfig
+    from services.messaging.flow_config import FlowConfig
 
 TASK_QUEUE = "shopstar-marketing"
 # A flow step is tried this many times (about an hour with its backoff) before it fails.

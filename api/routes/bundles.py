@@ -9,7 +9,7 @@ from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.bundles import BundleIn, BundleOut
 from api.schemas.common import Page
-from services import bundles
+from services.checkout import bundles
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = guarded_router(

@@ -9,10 +9,10 @@ from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.checkout import CheckoutCompleteIn, CheckoutIn, CompletedOut, PricedCartOut
 from config import Settings
-from services.checkout import complete_checkout, evaluate_checkout
-from services.checkout_inputs import CheckoutItem, CheckoutRequest
-from services.shopper_tokens import priced_customer
-from services.stores import Principal
+from services.checkout.inputs import CheckoutItem, CheckoutRequest
+from services.checkout.service import complete_checkout, evaluate_checkout
+from services.checkout.shopper_tokens import priced_customer
+from services.stores.service import Principal
 
 router = guarded_router(
     prefix="/v1/checkout",

@@ -9,8 +9,8 @@ from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.coupons import CouponBatchIn, CouponBatchOut, CouponIn, CouponOut
-from services import coupons
-from services.coupons import CouponTerms
+from services.checkout import coupons
+from services.checkout.coupons import CouponTerms
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = guarded_router(

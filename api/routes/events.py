@@ -4,7 +4,7 @@ from api.deps import SecretKey, SessionDep
 from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.events import EventBatch, EventsAccepted
-from services.intake import accept_events
+from services.events.intake import accept_events
 
 router = guarded_router(prefix="/v1/events", tags=["events"])
 

@@ -10,7 +10,7 @@ from api.deps import SecretKey, SessionDep
 from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from services.errors import InvalidInput
-from services.flow_stats import flow_stats
+from services.messaging.stats import flow_stats
 
 router = guarded_router(
     prefix="/v1/flows", tags=["flows"], responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA}

@@ -5,8 +5,8 @@ from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.flows import FlowOut
-from services.flow_config import FLOW_KINDS, FlowConfig, with_kind_defaults
-from services.flows import current_flow, save_flow
+from services.messaging.flow_config import FLOW_KINDS, FlowConfig, with_kind_defaults
+from services.messaging.flows import current_flow, save_flow
 
 router = guarded_router(
     prefix="/v1/flows", tags=["flows"], responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA}

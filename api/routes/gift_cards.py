@@ -16,8 +16,8 @@ from api.schemas.gift_cards import (
     GiftCardTransactionOut,
 )
 from models import GiftCard
-from services import gift_cards
-from services.codes import mask_gift_card
+from services.checkout import gift_cards
+from services.checkout.code_text import mask_gift_card
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = guarded_router(

@@ -9,7 +9,7 @@ from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.messages import MessageOut
-from services.messages import list_messages
+from services.messaging.queries import list_messages
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = guarded_router(

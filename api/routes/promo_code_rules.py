@@ -6,7 +6,7 @@ from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.promo_code_rules import PromoCodeRuleIn, PromoCodeRuleOut, PromoCodeRulePatch
 from models import PromoCodeRule
-from services import promo_codes
+from services.messaging import promo_codes
 
 router = guarded_router(
     prefix="/v1/promo-code-rules",

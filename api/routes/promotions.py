@@ -11,7 +11,7 @@ from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.promotions import PromotionIn, PromotionOut, PromotionPatch
 from models import Promotion
-from services import promotions
+from services.checkout import promotions
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = guarded_router(

@@ -8,8 +8,8 @@ from api.deps import AnyKey, SecretKey, SessionDep
 from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.recommendations import PinsIn, PinsOut, RecommendationsOut, RecommendedProduct
-from services import recommendations
-from services.recommendations import Kind
+from services.checkout import recommendations
+from services.checkout.recommendations import Kind
 
 router = guarded_router(tags=["recommendations"], responses={401: ERROR_SCHEMA, 404: ERROR_SCHEMA})
 

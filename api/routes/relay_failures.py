@@ -9,8 +9,8 @@ from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.relay_failures import RelayFailureOut
+from services.events.relay_failures import list_relay_failures
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from services.relay_failures import list_relay_failures
 
 router = guarded_router(
     prefix="/v1/relay-failures",

@@ -6,7 +6,7 @@ from api.deps import SecretKey, SettingsDep
 from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.shopper_tokens import ShopperTokenIn, ShopperTokenOut
-from services.shopper_tokens import issue_shopper_token
+from services.checkout.shopper_tokens import issue_shopper_token
 
 router = guarded_router(
     prefix="/v1/shopper-tokens",

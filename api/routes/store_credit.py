@@ -14,7 +14,7 @@ from api.schemas.store_credit import (
     StoreCreditIn,
     StoreCreditOut,
 )
-from services import store_credit
+from services.checkout import store_credit
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = guarded_router(

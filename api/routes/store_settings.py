@@ -10,7 +10,7 @@ from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.store_settings import SettingsChangeOut
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from services.store_settings import (
+from services.stores.settings import (
     SettingsPatch,
     StoreDefaults,
     StoreSettings,

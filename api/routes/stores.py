@@ -6,7 +6,7 @@ from api.deps import Operator, SessionDep
 from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.stores import KeyCreate, KeyOut, StoreCreate, StoreOut
-from services import stores
+from services.stores import service as stores
 
 router = guarded_router(prefix="/v1/stores", tags=["stores"], responses={401: ERROR_SCHEMA})
 

@@ -8,8 +8,8 @@ from fastapi.responses import HTMLResponse
 from api.deps import SessionDep, SettingsDep
 from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
-from services.consent import unsubscribe_by_message, valid_unsubscribe_token
 from services.errors import NotFound
+from services.messaging.consent import unsubscribe_by_message, valid_unsubscribe_token
 
 router = guarded_router(
     prefix="/v1/unsubscribe", tags=["unsubscribe"], responses={404: ERROR_SCHEMA}

@@ -16,13 +16,13 @@ from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from config import Settings
 from services.errors import InvalidInput, invalid_field
-from services.provider_events import (
+from services.messaging.provider_events import (
     apply_sendgrid_events,
     apply_twilio_inbound,
     apply_twilio_status,
 )
-from services.stores import get_store
-from services.webhook_signatures import check_sendgrid_signature, check_twilio_signature
+from services.messaging.webhook_signatures import check_sendgrid_signature, check_twilio_signature
+from services.stores.service import get_store
 
 router = guarded_router(
     prefix="/v1/webhooks", tags=["webhooks"], responses={401: ERROR_SCHEMA, 404: ERROR_SCHEMA}

@@ -1,4 +1,4 @@
-"""Bodies of `POST /v1/events`. Each event is validated by services.event_types, so that a bad
+"""Bodies of `POST /v1/events`. Each event is validated by services.events.types, so that a bad
 batch can be answered with every problem at once."""
 
 from typing import Any

@@ -1,6 +1,6 @@
 """A flow as the API shows it: its configuration plus the version it has."""
 
-from services.flow_config import FlowConfig
+from services.messaging.flow_config import FlowConfig
 
 
 class FlowOut(FlowConfig):

@@ -3,7 +3,11 @@
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.schemas.money import Id
-from services.shopper_tokens import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS
+from services.checkout.shopper_tokens import (
+    DEFAULT_TTL_SECONDS,
+    MAX_TTL_SECONDS,
+    MIN_TTL_SECONDS,
+)
 
 
 class ShopperTokenIn(BaseModel):

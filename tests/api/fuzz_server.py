@@ -17,7 +17,7 @@ from api.main import create_app
 from config import Settings
 from devstack.temporal import free_port
 from models.database import create_engine, create_sessionmaker
-from services.consent import unsubscribe_token
+from services.messaging.consent import unsubscribe_token
 from tests.conftest import OPERATOR
 from tests.integrations.rows import add_message
 

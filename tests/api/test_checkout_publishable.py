@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from config import Settings
-from services.shopper_tokens import issue_shopper_token
+from services.checkout.shopper_tokens import issue_shopper_token
 from tests.api.shop import (
     PCT_10,
     add_products,

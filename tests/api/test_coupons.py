@@ -2,7 +2,7 @@
 
 import httpx
 
-from services.codes import ALPHABET
+from services.checkout.code_text import ALPHABET
 from tests.api.shop import PCT_10, coupon, fields_of, promotion
 from tests.conftest import StoreKeys, make_store
 

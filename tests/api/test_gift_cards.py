@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from models import GiftCard
 from models.database import SessionMaker
-from services.codes import ALPHABET
+from services.checkout.code_text import ALPHABET
 from tests.api.shop import fields_of, gift_card
 from tests.conftest import StoreKeys, make_store
 

@@ -7,7 +7,7 @@ import httpx
 
 from models import Coupon
 from models.database import SessionMaker
-from services.promo_codes import has_code_to_give, issue_code
+from services.messaging.promo_codes import has_code_to_give, issue_code
 from tests.api.shop import promotion
 from tests.conftest import StoreKeys, make_store
 from tests.workflows.journey import TWO_STEP_FLOW

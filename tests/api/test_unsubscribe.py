@@ -7,7 +7,7 @@ import httpx
 
 from config import Settings
 from models.database import SessionMaker
-from services.consent import unsubscribe_url
+from services.messaging.consent import unsubscribe_url
 from tests.conftest import StoreKeys
 from tests.integrations.rows import add_customer, add_message, customer_row
 

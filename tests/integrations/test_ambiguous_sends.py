@@ -16,7 +16,7 @@ from devstack.fake_providers import Callback, FakeProviders
 from devstack.temporal import free_port
 from integrations.messaging import TransientSendError
 from models.database import SessionMaker
-from services.flow_config import FlowConfig
+from services.messaging.flow_config import FlowConfig
 from tests.conftest import StoreKeys
 from tests.integrations.rows import add_customer, message_row
 from worker import message_provider

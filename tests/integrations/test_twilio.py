@@ -16,7 +16,7 @@ from config import Settings
 from integrations.messaging import OutgoingMessage, PermanentSendError, TransientSendError
 from integrations.twilio_messaging import TwilioProvider
 from models.database import SessionMaker
-from services.flow_config import FlowConfig
+from services.messaging.flow_config import FlowConfig
 from tests.conftest import StoreKeys
 from tests.integrations.rows import add_customer, customer_row, message_row
 from worker import message_provider

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from config import Settings
 from models import CouponRedemption, GiftCard, GiftCardTransaction
 from models.database import SessionMaker
-from services.checkout import complete_checkout
-from services.checkout_inputs import CheckoutItem, CheckoutRequest
+from services.checkout.inputs import CheckoutItem, CheckoutRequest
+from services.checkout.service import complete_checkout
 from services.errors import Conflict
 from tests.api.shop import FIXED_5, cart, coupon, gift_card, promotion
 from tests.conftest import StoreKeys

@@ -6,7 +6,7 @@ import httpx
 
 from models import Customer
 from models.database import SessionMaker
-from services.consent import set_consent_by_phone
+from services.messaging.consent import set_consent_by_phone
 from tests.conftest import StoreKeys, event
 from tests.workflows.journey import post
 

@@ -5,9 +5,9 @@ import httpx
 from integrations.messaging import PermanentSendError
 from models import Customer, Message
 from models.database import SessionMaker
-from services.flow_config import FlowConfig
-from services.flow_messages import StepContext
-from services.flow_sending import prepare_send, record_refusal, record_sent, release_send
+from services.messaging.flow_config import FlowConfig
+from services.messaging.sending import prepare_send, record_refusal, record_sent, release_send
+from services.messaging.steps import StepContext
 from tests.conftest import StoreKeys
 from tests.workflows.journey import TWO_STEP_FLOW, cart, post, product, shopper
 

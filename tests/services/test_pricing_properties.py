@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.pricing import (
+from services.checkout.pricing import (
     Action,
     AppliedCoupon,
     Bundle,

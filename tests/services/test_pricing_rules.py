@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from services.pricing import (
+from services.checkout.pricing import (
     AppliedCoupon,
     Bundle,
     BundleComponent,

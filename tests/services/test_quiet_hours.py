@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from services.quiet_hours import quiet_until
+from services.messaging.quiet_hours import quiet_until
 
 
 def at(text: str) -> datetime:

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from services.flow_config import FlowConfig, default_flow
-from services.routing import EventRow, Operation, RoutingContext, plan_operations
+from services.events.routing import EventRow, Operation, RoutingContext, plan_operations
+from services.messaging.flow_config import FlowConfig, default_flow
 
 CART_FLOW = default_flow("abandoned_cart").model_copy(update={"enabled": True})
 BROWSE_FLOW = default_flow("browse_reminder").model_copy(update={"enabled": True})

@@ -10,7 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 from config import Settings
 from devstack.fake_providers import FakeProviders
 from models.database import SessionMaker
-from services.relay import Relay
+from relay import Relay
 from tests.conftest import relay_for
 from worker import build_worker
 

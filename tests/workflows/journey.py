@@ -9,7 +9,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from services.relay import Relay
+from relay import Relay
 from tests.conftest import StoreKeys, event
 
 HISTORIES = Path(__file__).parent / "histories"

@@ -9,7 +9,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from services.relay import Relay
+from relay import Relay
 from tests.conftest import StoreKeys
 from tests.workflows.journey import (
     DAY,

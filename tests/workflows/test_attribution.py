@@ -7,7 +7,7 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from services.relay import Relay
+from relay import Relay
 from tests.conftest import StoreKeys
 from tests.workflows.journey import (
     TWO_STEP_FLOW,

@@ -9,7 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from models import Cart
 from models.database import SessionMaker
-from services.relay import Relay
+from relay import Relay
 from tests.conftest import StoreKeys
 from tests.workflows.journey import cart, deliver, enable_flow, post, product, shopper
 

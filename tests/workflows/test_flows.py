@@ -10,7 +10,7 @@ from temporalio.worker import Worker
 
 from models import Event, Message
 from models.database import SessionMaker
-from services.relay import Relay
+from relay import Relay
 from tests.conftest import StoreKeys, event
 from tests.workflows.journey import (
     BROWSE_FLOW,

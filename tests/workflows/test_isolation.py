@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 
 from models import Event, FlowVersion
 from models.database import SessionMaker
-from services.relay import Relay
+from relay import Relay
 from tests.api.test_flow_limits import SLOW
 from tests.conftest import StoreKeys, event, make_store
 from tests.workflows.journey import (

@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 from devstack.fake_providers import FakeProviders, query_of
 from models import Coupon, Customer
 from models.database import SessionMaker
-from services.relay import Relay
+from relay import Relay
 from tests.api.shop import promotion
 from tests.conftest import StoreKeys
 from tests.workflows.journey import (

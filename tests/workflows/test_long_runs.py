@@ -7,8 +7,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from config import Settings
-from services.flow_config import FlowConfig
-from services.relay import Relay
+from relay import Relay
+from services.messaging.flow_config import FlowConfig
 from tests.conftest import StoreKeys
 from tests.workflows.journey import (
     TWO_STEP_FLOW,

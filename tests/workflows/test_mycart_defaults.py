@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from devstack.fake_providers import FakeProviders, query_of
-from services.relay import Relay
+from relay import Relay
 from tests.api.shop import cart as checkout_cart
 from tests.api.shop import complete, evaluate
 from tests.conftest import StoreKeys, event

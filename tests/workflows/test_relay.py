@@ -14,7 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from devstack.temporal import TemporalDevServer, free_port
 from models import Event
 from models.database import SessionMaker
-from services.relay import Relay
+from relay import Relay
 from tests.conftest import StoreKeys
 from tests.workflows.journey import cart, deliver, enable_flow, post, product, shopper
 

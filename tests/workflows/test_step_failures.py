@@ -8,7 +8,7 @@ from temporalio.worker import Worker
 
 from models import Customer
 from models.database import SessionMaker
-from services.relay import Relay
+from relay import Relay
 from tests.conftest import StoreKeys
 from tests.workflows.journey import (
     TWO_STEP_FLOW,

@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from devstack.fake_providers import FakeProviders, query_of
-from services.relay import Relay
+from relay import Relay
 from tests.conftest import StoreKeys
 from tests.workflows.journey import (
     HOUR,

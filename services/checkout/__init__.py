@@ -1,0 +1,1 @@
+"""Checkout: pricing, promotions, coupons, gift cards, store credit, bundles, recommendations."""

@@ -1,0 +1,277 @@
+"""Projections of the event log: the latest known state of customers, products, carts and
+orders. Each write is guarded by `occurred_at`, so an older event never overwrites a newer one."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import DateTime, case, delete, func, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Cart, Customer, Order, Product, ProductVariant
+from services.checkout.redemptions import release_checkout
+from services.events.erasure import erase_personal_data
+from services.events.types import (
+    CartUpdated,
+    CustomerErased,
+    CustomerUpserted,
+    OrderChanged,
+    OrderPlaced,
+    ProductDeleted,
+    ProductUpserted,
+    ValidEvent,
+)
+from services.messaging.attribution import attribute_order
+
+
+def _latest(events: Sequence[ValidEvent], key: str) -> list[ValidEvent]:
+    """Coalesce a batch: per entity, only its newest event matters for the projection."""
+    newest: dict[str, ValidEvent] = {}
+    for event in events:
+        entity = getattr(event.data, key)
+        if entity not in newest or event.occurred_at >= newest[entity].occurred_at:
+            newest[entity] = event
+    return list(newest.values())
+
+
+async def apply_projections(
+    session: AsyncSession, store_id: str, events: Sequence[ValidEvent]
+) -> None:
+    by_type: dict[str, list[ValidEvent]] = {}
+    for event in events:
+        by_type.setdefault(event.type, []).append(event)
+    if customers := by_type.get("customer.upserted"):
+        await _upsert_customers(session, store_id, customers)
+    for event in by_type.get("customer.erased", []):
+        await _erase_customer(session, store_id, event)
+    if products := by_type.get("product.upserted"):
+        await _upsert_products(session, store_id, _latest(products, "product_id"))
+    for event in by_type.get("product.deleted", []):
+        await _delete_product(session, store_id, event)
+    if carts := by_type.get("cart.updated"):
+        await _upsert_carts(session, store_id, _latest(carts, "cart_id"))
+    for event in by_type.get("order.placed", []):
+        await _place_order(session, store_id, event)
+    for kind in ("order.cancelled", "order.refunded"):
+        for event in by_type.get(kind, []):
+            await _change_order(session, store_id, event, kind.removeprefix("order."))
+
+
+def _customer_rows(store_id: str, events: Sequence[ValidEvent]) -> list[dict[str, Any]]:
+    """One row per customer of the batch: their upserts merged in time order (a later event's
+    fields win; fields an event leaves out keep what earlier ones said)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for event in sorted(events, key=lambda e: e.occurred_at):
+        data = event.data
+        assert isinstance(data, CustomerUpserted)
+        row = merged.setdefault(
+            data.customer_id, {"store_id": store_id, "customer_id": data.customer_id}
+        )
+        row.update(data.model_dump(exclude={"customer_id", "consent"}, exclude_none=True))
+        consent = data.consent.model_dump(exclude_none=True) if data.consent else {}
+        row.update({f"consent_{c}": given for c, given in consent.items()})
+        row["updated_at"] = event.occurred_at
+    return list(merged.values())
+
+
+async def _upsert_customers(
+    session: AsyncSession, store_id: str, events: Sequence[ValidEvent]
+) -> None:
+    """Rows that name the same fields share one statement, sent with all their parameters."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in _customer_rows(store_id, events):
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    for columns, rows in groups.items():
+        stmt = insert(Customer)
+        fields = [c for c in columns if c not in ("store_id", "customer_id", "updated_at")]
+        set_: dict[str, Any] = {c: stmt.excluded[c] for c in fields if not c.startswith("consent_")}
+        for column in (c for c in fields if c.startswith("consent_")):
+            channel = column.removeprefix("consent_")
+            # A shopper's own opt-out or opt-in (STOP, unsubscribe) after this event stands.
+            set_[column] = case(
+                (
+                    Customer.consent_changed_at[channel].astext.cast(DateTime(timezone=True))
+                    > stmt.excluded.updated_at,
+                    getattr(Customer, column),
+                ),
+                else_=stmt.excluded[column],
+            )
+        set_["updated_at"] = stmt.excluded.updated_at
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[Customer.store_id, Customer.customer_id],
+                set_=set_,
+                # An erased customer comes back only through a newer upsert.
+                where=Customer.updated_at <= stmt.excluded.updated_at,
+            ),
+            rows,
+        )
+
+
+async def _erase_customer(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
+    data = event.data
+    assert isinstance(data, CustomerErased)
+    personal = {"email": None, "phone": None, "first_name": None, "locale": None, "timezone": None}
+    stmt = insert(Customer).values(
+        store_id=store_id,
+        customer_id=data.customer_id,
+        erased_at=event.occurred_at,
+        updated_at=event.occurred_at,
+        shopper_groups=[],
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Customer.store_id, Customer.customer_id],
+            set_={**personal, "erased_at": event.occurred_at, "updated_at": event.occurred_at},
+        )
+    )
+    await erase_personal_data(session, store_id, data.customer_id)
+
+
+async def _upsert_products(session: AsyncSession, store_id: str, events: list[ValidEvent]) -> None:
+    rows: list[dict[str, Any]] = []
+    variants: list[dict[str, Any]] = []
+    for event in events:
+        data = event.data
+        assert isinstance(data, ProductUpserted)
+        row = data.model_dump(exclude={"variants"})
+        rows.append(
+            {**row, "store_id": store_id, "updated_at": event.occurred_at, "deleted_at": None}
+        )
+        variants += [
+            {**v.model_dump(), "store_id": store_id, "product_id": data.product_id}
+            for v in data.variants or []
+        ]
+    stmt = insert(Product).values(rows)
+    written = await session.scalars(
+        stmt.on_conflict_do_update(
+            index_elements=[Product.store_id, Product.product_id],
+            set_={c: stmt.excluded[c] for c in rows[0] if c not in ("store_id", "product_id")},
+            where=Product.updated_at <= stmt.excluded.updated_at,
+        ).returning(Product.product_id)
+    )
+    fresh = set(written.all())
+    await session.execute(
+        delete(ProductVariant).where(
+            ProductVariant.store_id == store_id, ProductVariant.product_id.in_(fresh)
+        )
+    )
+    fresh_variants = [v for v in variants if v["product_id"] in fresh]
+    if fresh_variants:
+        await session.execute(insert(ProductVariant).values(fresh_variants))
+
+
+async def _delete_product(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
+    data = event.data
+    assert isinstance(data, ProductDeleted)
+    await session.execute(
+        update(Product)
+        .where(
+            Product.store_id == store_id,
+            Product.product_id == data.product_id,
+            Product.updated_at <= event.occurred_at,
+        )
+        .values(available=False, deleted_at=event.occurred_at, updated_at=event.occurred_at)
+    )
+
+
+async def _upsert_carts(session: AsyncSession, store_id: str, events: list[ValidEvent]) -> None:
+    rows = []
+    for event in events:
+        data = event.data
+        assert isinstance(data, CartUpdated)
+        items = [i.model_dump(exclude_none=True) for i in data.items]
+        rows.append(
+            {
+                "store_id": store_id,
+                "cart_id": data.cart_id,
+                "customer_id": data.customer_id,
+                "currency": data.currency,
+                "items": items,
+                "subtotal": sum(i.quantity * i.unit_price for i in data.items),
+                "updated_at": event.occurred_at,
+            }
+        )
+    stmt = insert(Cart)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Cart.store_id, Cart.cart_id],
+            set_={
+                "customer_id": func.coalesce(stmt.excluded.customer_id, Cart.customer_id),
+                "currency": stmt.excluded.currency,
+                "items": stmt.excluded["items"],
+                "subtotal": stmt.excluded.subtotal,
+                "updated_at": stmt.excluded.updated_at,
+            },
+            where=Cart.updated_at <= stmt.excluded.updated_at,
+        ),
+        rows,
+    )
+
+
+async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
+    data = event.data
+    assert isinstance(data, OrderPlaced)
+    attribution = data.attribution.model_dump(exclude_none=True) if data.attribution else None
+    placed = await session.execute(
+        insert(Order)
+        .values(
+            store_id=store_id,
+            order_id=data.order_id,
+            customer_id=data.customer_id,
+            cart_id=data.cart_id,
+            currency=data.currency,
+            items=[i.model_dump(exclude_none=True) for i in data.items],
+            total=data.total,
+            discount_codes=data.discount_codes or [],
+            attribution=attribution,
+            placed_at=event.occurred_at,
+            updated_at=event.occurred_at,
+        )
+        .on_conflict_do_nothing()
+        .returning(Order.order_id)
+    )
+    if placed.first() is not None:
+        await attribute_order(
+            session,
+            store_id=store_id,
+            order_id=data.order_id,
+            customer_id=data.customer_id,
+            placed_at=event.occurred_at,
+            total=data.total,
+            currency=data.currency,
+            clicked_message_id=(attribution or {}).get("utm_content"),
+        )
+    if data.cart_id:
+        await session.execute(
+            update(Cart)
+            .where(Cart.store_id == store_id, Cart.cart_id == data.cart_id)
+            .values(ordered_at=event.occurred_at)
+        )
+
+
+async def _change_order(
+    session: AsyncSession, store_id: str, event: ValidEvent, status: str
+) -> None:
+    data = event.data
+    assert isinstance(data, OrderChanged)
+    values: dict[str, Any] = {"status": status, "updated_at": event.occurred_at}
+    if status == "refunded":
+        values["refunded_amount"] = (
+            Order.refunded_amount + data.amount if data.amount is not None else Order.total
+        )
+        if data.amount is not None:
+            # A partial refund keeps the order placed, with the amount refunded so far.
+            values["status"] = "partially_refunded"
+    await session.execute(
+        update(Order)
+        .where(
+            Order.store_id == store_id,
+            Order.order_id == data.order_id,
+            Order.status != "cancelled",
+        )
+        .values(**values)
+    )
+    if status == "cancelled" or data.amount is None:
+        # Cancelled or refunded in full: the order's coupon uses and gift-card draws come back.
+        await release_checkout(session, store_id, data.order_id)

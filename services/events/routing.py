@@ -1,0 +1,192 @@
+"""The relay's rules, as pure functions: which workflow operations a batch of events needs.
+Cart updates of one cart coalesce into one signal with the newest state; so do product views
+of one customer.
+
+"Newest" is one rule everywhere, the projection's: the later `occurred_at`, and of two events
+that occurred at the same time, the one accepted later (the higher `seq`). A cart update older
+than the cart's projection is stale (a newer one was or will be delivered) and signals nothing:
+a late, older update must not tell a run the cart is in an older state."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from services.messaging.flow_config import FlowConfig
+
+CART, BROWSE, RETURN = "abandoned_cart", "browse_reminder", "return_purchase"
+WORKFLOW_TYPES = {
+    CART: "AbandonedCartWorkflow",
+    BROWSE: "BrowseReminderWorkflow",
+    RETURN: "ReturnPurchaseWorkflow",
+}
+
+
+@dataclass(frozen=True)
+class EventRow:
+    seq: int
+    store_id: str
+    event_id: str
+    type: str
+    data: dict[str, Any]
+    occurred_at: datetime | None = None
+
+    def newer_than(self, other: "EventRow") -> bool:
+        if self.occurred_at is None or other.occurred_at is None:
+            return self.seq > other.seq
+        return (self.occurred_at, self.seq) > (other.occurred_at, other.seq)
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """Start the run (with the signal, as signal-with-start, when there is one)."""
+
+    kind: str
+    flow_version: int
+    flow: FlowConfig
+    customer_id: str | None
+    cart_id: str | None = None
+    product_id: str | None = None
+    order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    workflow_id: str
+    store_id: str
+    signal: str | None  # None: only start
+    payload: dict[str, Any]
+    start: RunStart | None = None
+    seq: int = 0  # the event it comes from
+
+    @property
+    def name(self) -> str:
+        """What staff see: the signal, or `start` for a plain start."""
+        if self.start is not None:
+            return f"start:{self.signal}" if self.signal else "start"
+        return self.signal or "start"
+
+
+@dataclass
+class RoutingContext:
+    """What the rules need from the database, looked up once per batch."""
+
+    flows: dict[tuple[str, str], tuple[int, FlowConfig]]  # (store, kind) -> enabled flow
+    cart_customers: dict[tuple[str, str], str] = field(default_factory=dict)
+    open_runs: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # (store, cart) -> the cart projection's `updated_at` (the newest update it has applied).
+    cart_updated_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+    def is_stale(self, e: EventRow) -> bool:
+        known = self.cart_updated_at.get((e.store_id, e.data["cart_id"]))
+        return known is not None and e.occurred_at is not None and e.occurred_at < known
+
+
+def workflow_id(kind: str, store_id: str, key: str) -> str:
+    prefix = {CART: "cart", BROWSE: "browse", RETURN: "return"}[kind]
+    return f"{prefix}:{store_id}:{key}"
+
+
+def cart_workflow_id(store_id: str, cart_id: str) -> str:
+    return workflow_id(CART, store_id, cart_id)
+
+
+class _Plan:
+    def __init__(self, ctx: RoutingContext) -> None:
+        self.ctx = ctx
+        self.ops: dict[str, list[Operation]] = {}
+        # Runs of a customer known in this batch: the open ones and those the batch starts.
+        self.runs: dict[tuple[str, str], set[str]] = {
+            key: set(ids) for key, ids in ctx.open_runs.items()
+        }
+
+    def add(self, op: Operation) -> None:
+        self.ops.setdefault(op.workflow_id, []).append(op)
+        if op.start and op.start.customer_id:
+            self.runs.setdefault((op.store_id, op.start.customer_id), set()).add(op.workflow_id)
+
+    def customer_runs(self, store_id: str, customer_id: str, prefix: str = "") -> list[str]:
+        ids = self.runs.get((store_id, customer_id), set())
+        return sorted(i for i in ids if i.startswith(prefix))
+
+    def flow(self, store_id: str, kind: str) -> tuple[int, FlowConfig] | None:
+        return self.ctx.flows.get((store_id, kind))
+
+
+def plan_operations(events: list[EventRow], ctx: RoutingContext) -> dict[str, list[Operation]]:
+    """Operations per workflow id, each list in event order; lists may run concurrently."""
+    latest: dict[tuple[str, str, str], EventRow] = {}
+    for e in events:
+        if e.type == "cart.updated":
+            key = (e.type, e.store_id, e.data["cart_id"])
+        elif e.type == "product.viewed":
+            key = (e.type, e.store_id, e.data["customer_id"])
+        else:
+            continue
+        if key not in latest or e.newer_than(latest[key]):
+            latest[key] = e
+    plan = _Plan(ctx)
+    for e in events:
+        if e.type == "cart.updated" and latest[(e.type, e.store_id, e.data["cart_id"])] is e:
+            if not ctx.is_stale(e):
+                _cart_updated(plan, e)
+        elif (
+            e.type == "product.viewed" and latest[(e.type, e.store_id, e.data["customer_id"])] is e
+        ):
+            _product_viewed(plan, e)
+        elif e.type == "order.placed":
+            _order_placed(plan, e)
+        elif e.type == "customer.erased":
+            for run in plan.customer_runs(e.store_id, e.data["customer_id"]):
+                payload = {"event_id": e.event_id}
+                plan.add(Operation(run, e.store_id, "customer_erased", payload, seq=e.seq))
+    return plan.ops
+
+
+def _cart_updated(plan: _Plan, e: EventRow) -> None:
+    cart_id = e.data["cart_id"]
+    customer_id = e.data.get("customer_id") or plan.ctx.cart_customers.get((e.store_id, cart_id))
+    items = e.data.get("items", [])
+    payload = {
+        "event_id": e.event_id,
+        "seq": e.seq,
+        "item_count": sum(int(i["quantity"]) for i in items),
+        "customer_id": customer_id,
+    }
+    flow = plan.flow(e.store_id, CART)
+    # Only a cart with items and a known customer is worth a run; anything else only informs a
+    # run that may already exist.
+    start = (
+        RunStart(CART, flow[0], flow[1], customer_id, cart_id=cart_id)
+        if items and customer_id and flow
+        else None
+    )
+    run_id = cart_workflow_id(e.store_id, cart_id)
+    plan.add(Operation(run_id, e.store_id, "cart_updated", payload, start, seq=e.seq))
+    if items and customer_id:
+        # Adding to the cart ends a browse reminder: the cart's own flow takes over.
+        for run in plan.customer_runs(e.store_id, customer_id, "browse:"):
+            plan.add(Operation(run, e.store_id, "cart_updated", payload, seq=e.seq))
+
+
+def _product_viewed(plan: _Plan, e: EventRow) -> None:
+    customer_id, product_id = e.data["customer_id"], e.data["product_id"]
+    flow = plan.flow(e.store_id, BROWSE)
+    start = RunStart(BROWSE, flow[0], flow[1], customer_id, product_id=product_id) if flow else None
+    payload = {"event_id": e.event_id, "seq": e.seq, "product_id": product_id}
+    run_id = workflow_id(BROWSE, e.store_id, customer_id)
+    plan.add(Operation(run_id, e.store_id, "product_viewed", payload, start, seq=e.seq))
+
+
+def _order_placed(plan: _Plan, e: EventRow) -> None:
+    customer_id, order_id = e.data["customer_id"], e.data["order_id"]
+    targets = set(plan.customer_runs(e.store_id, customer_id))
+    targets = {t for t in targets if not t.startswith("return:")}
+    if e.data.get("cart_id"):
+        targets.add(cart_workflow_id(e.store_id, e.data["cart_id"]))
+    payload = {"event_id": e.event_id, "order_id": order_id}
+    for run in sorted(targets):
+        plan.add(Operation(run, e.store_id, "order_placed", payload, seq=e.seq))
+    if flow := plan.flow(e.store_id, RETURN):
+        start = RunStart(RETURN, flow[0], flow[1], customer_id, order_id=order_id)
+        run_id = workflow_id(RETURN, e.store_id, order_id)
+        plan.add(Operation(run_id, e.store_id, None, {}, start, seq=e.seq))

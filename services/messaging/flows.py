@@ -1,0 +1,67 @@
+"""Flow configurations: versioned per store and kind, a run pins the version it started with."""
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import FlowVersion
+from services.errors import NotFound, invalid_field
+from services.events.relay_failures import retry_store_now
+from services.messaging.flow_config import FLOW_KINDS, FlowConfig, default_flow
+from services.messaging.promo_codes import check_rules_exist
+from services.messaging.template_checks import check_flow_templates
+
+
+def check_kind(kind: str) -> None:
+    if kind not in FLOW_KINDS:
+        raise NotFound(f"unknown flow {kind!r}; flows are {', '.join(FLOW_KINDS)}")
+
+
+async def current_flow(session: AsyncSession, store_id: str, kind: str) -> tuple[int, FlowConfig]:
+    """The newest version of a store's flow; version 0 is the built-in default."""
+    check_kind(kind)
+    row = (
+        await session.execute(
+            select(FlowVersion.version, FlowVersion.config)
+            .where(FlowVersion.store_id == store_id, FlowVersion.kind == kind)
+            .order_by(FlowVersion.version.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return 0, default_flow(kind)
+    return row.version, FlowConfig.model_validate(row.config)
+
+
+async def save_flow(session: AsyncSession, store_id: str, kind: str, config: FlowConfig) -> int:
+    """Store a new version; runs in flight keep the one they started with."""
+    check_kind(kind)
+    if kind == "return_purchase" and config.enabled:
+        for n, step in enumerate(config.steps):
+            if not step.promo_code_rule_id:
+                raise invalid_field(
+                    f"steps.{n}.promo_code_rule_id",
+                    "a return_purchase flow sends a one-off code: each step must name a "
+                    "promo-code rule (POST /v1/promo-code-rules) before the flow is enabled",
+                )
+    rules = {s.promo_code_rule_id for s in config.steps if s.promo_code_rule_id}
+    await check_rules_exist(session, store_id, rules)
+    await check_flow_templates(kind, config)
+    # Serialise concurrent PUTs of one flow so versions stay gap-free and unique.
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtext(f"flow:{store_id}:{kind}")))
+    )
+    latest = await session.scalar(
+        select(func.max(FlowVersion.version)).where(
+            FlowVersion.store_id == store_id, FlowVersion.kind == kind
+        )
+    )
+    version = (latest or 0) + 1
+    session.add(
+        FlowVersion(
+            store_id=store_id, kind=kind, version=version, config=config.model_dump(mode="json")
+        )
+    )
+    await session.flush()
+    # The store's events set aside (its old flow could not start a run, say) go again now.
+    await retry_store_now(session, store_id)
+    return version

@@ -1,0 +1,196 @@
+"""The send gate: right before a step goes out, re-check the store's data and say why not, or
+until when to hold it (quiet hours)."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ScalarSelect, exists, false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Cart, Customer, FlowVersion, Message, Order, Product, RecoveryRun, Store
+from services.messaging.flow_config import FlowConfig
+from services.messaging.promo_codes import has_code_to_give
+from services.messaging.quiet_hours import quiet_until
+from services.stores.settings import store_quiet_hours
+
+CONTACT_FIELD = {"email": "email", "sms": "phone", "whatsapp": "phone"}
+
+
+@dataclass(frozen=True)
+class GateInput:
+    store_id: str
+    workflow_id: str
+    run_key: str
+    flow: str
+    channel: str
+    customer_id: str | None
+    cart_id: str | None
+    config: FlowConfig
+    product_id: str | None = None
+    order_id: str | None = None
+    now: datetime | None = None  # the run's clock, for quiet hours
+    step: int | None = None
+    flow_version: int | None = None  # the version the run pinned
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    reason: str | None = None
+    hold_until: datetime | None = None
+    # The rows the gate read. Holding the verdict keeps them in the session's identity map
+    # (which holds rows weakly), so the send in the same transaction does not read them again.
+    read: tuple[object, ...] = field(default=(), compare=False, repr=False)
+
+
+async def check_send_gate(session: AsyncSession, gate: GateInput) -> GateVerdict:
+    """Send (an empty verdict), suppress with a reason, or hold until a time."""
+    customer = (
+        await session.get(Customer, (gate.store_id, gate.customer_id)) if gate.customer_id else None
+    )
+    if customer is not None and customer.erased_at is not None:
+        return GateVerdict("erased")
+    cart = await session.get(Cart, (gate.store_id, gate.cart_id)) if gate.cart_id else None
+    store, switched_off = await _store_and_switch(session, gate)
+    reason = await _flow_reason(session, gate, cart)
+    if reason is None and switched_off:
+        reason = "flow_disabled"
+    if reason is None and (customer is None or not getattr(customer, CONTACT_FIELD[gate.channel])):
+        reason = "no_contact"
+    if reason is None and not getattr(customer, f"consent_{gate.channel}"):
+        reason = "no_consent"
+    if reason is None:
+        reason = await _product_reason(session, gate, cart)
+    if reason is None:
+        reason = await _frequency_reason(session, gate)
+    rule_id = gate.config.steps[gate.step].promo_code_rule_id if gate.step is not None else None
+    if reason is None and rule_id and not await has_code_to_give(session, gate.store_id, rule_id):
+        reason = "no_promo_code"
+    if reason is not None:
+        return GateVerdict(reason)
+    assert customer is not None
+    hold_until = _quiet_hours(gate, customer, store)
+    return GateVerdict(hold_until=hold_until, read=(customer, cart, store))
+
+
+async def _store_and_switch(session: AsyncSession, gate: GateInput) -> tuple[Store | None, bool]:
+    """The store (its settings are read at send time) and whether staff turned the flow off
+    since the run started, in one query. Off at any version after the pinned one counts, so
+    turning the flow back on affects new runs only."""
+    switched_off = (
+        exists().where(
+            FlowVersion.store_id == gate.store_id,
+            FlowVersion.kind == gate.flow,
+            FlowVersion.version > gate.flow_version,
+            FlowVersion.config["enabled"].as_boolean().is_(False),
+        )
+        if gate.flow_version is not None
+        else false()
+    )
+    row = (
+        await session.execute(select(Store, switched_off).where(Store.id == gate.store_id))
+    ).first()
+    return (row[0], bool(row[1])) if row is not None else (None, False)
+
+
+async def _flow_reason(session: AsyncSession, gate: GateInput, cart: Cart | None) -> str | None:
+    """What ends the run: the customer bought, the cart was cleared, the order was cancelled."""
+    if gate.flow == "return_purchase":
+        order = await session.get(Order, (gate.store_id, gate.order_id))
+        if order is not None and order.status in ("cancelled", "refunded"):
+            return "order_cancelled"
+        return None
+    if cart is not None and cart.ordered_at is not None:
+        return "converted"
+    run_started = (
+        select(RecoveryRun.started_at)
+        .where(RecoveryRun.store_id == gate.store_id, RecoveryRun.workflow_id == gate.workflow_id)
+        .scalar_subquery()
+    )
+    if await _ordered_since(session, gate, run_started):  # no run row: nothing matches
+        return "converted"
+    if cart is not None and not cart.items:
+        return "cart_empty"
+    return None
+
+
+async def _product_reason(session: AsyncSession, gate: GateInput, cart: Cart | None) -> str | None:
+    """The cart's products (all of them) or the viewed product can no longer be bought. A
+    product the catalog mirror has not heard of counts as available."""
+    if gate.product_id is not None:
+        product_ids = {gate.product_id}
+    elif gate.cart_id is not None:
+        product_ids = {item["product_id"] for item in cart.items} if cart else set()
+    else:
+        return None
+    if not product_ids:
+        return None
+    gone = await session.scalar(
+        select(func.count()).where(
+            Product.store_id == gate.store_id,
+            Product.product_id.in_(product_ids),
+            or_(Product.available.is_(False), Product.deleted_at.is_not(None)),
+        )
+    )
+    return "product_unavailable" if (gone or 0) >= len(product_ids) else None
+
+
+async def _frequency_reason(session: AsyncSession, gate: GateInput) -> str | None:
+    now = datetime.now(UTC)
+    windows = gate.config.suppression
+    order_since = now - timedelta(seconds=windows.recent_order_window_seconds)
+    if gate.flow == "return_purchase":
+        # The customer already came back after this order: the incentive is moot.
+        this = await session.get(Order, (gate.store_id, gate.order_id))
+        order_since = (
+            max(order_since, this.placed_at + timedelta(microseconds=1)) if this else order_since
+        )
+    if windows.recent_order_window_seconds and await _ordered_since(session, gate, order_since):
+        return "recent_order"
+    message_since = now - timedelta(seconds=windows.similar_message_window_seconds)
+    if windows.similar_message_window_seconds and await _similar_message_since(
+        session, gate, message_since
+    ):
+        return "recent_similar_message"
+    return None
+
+
+def _quiet_hours(gate: GateInput, customer: Customer, store: Store | None) -> datetime | None:
+    """The flow's quiet hours, else the store's default ones."""
+    quiet = gate.config.quiet_hours or store_quiet_hours(store)
+    if quiet is None:
+        return None
+    timezone = customer.timezone or (store.timezone if store else "UTC")
+    return quiet_until(gate.now or datetime.now(UTC), timezone, quiet.start, quiet.end)
+
+
+async def _ordered_since(
+    session: AsyncSession, gate: GateInput, since: datetime | ScalarSelect[datetime]
+) -> bool:
+    if gate.customer_id is None:
+        return False
+    query = select(
+        exists().where(
+            Order.store_id == gate.store_id,
+            Order.customer_id == gate.customer_id,
+            Order.placed_at >= since,
+            Order.status != "cancelled",
+            Order.order_id != (gate.order_id or ""),
+        )
+    )
+    return bool(await session.scalar(query))
+
+
+async def _similar_message_since(session: AsyncSession, gate: GateInput, since: datetime) -> bool:
+    """A message of the same flow went to this customer from another run within the window."""
+    query = select(
+        exists().where(
+            Message.store_id == gate.store_id,
+            Message.customer_id == gate.customer_id,
+            Message.flow == gate.flow,
+            # `unknown`: the provider may have taken it, so it counts against the cap.
+            Message.status.in_(("unknown", "sent", "delivered")),
+            Message.sent_at >= since,
+            Message.idempotency_key.not_like(f"{gate.workflow_id}:{gate.run_key}:%"),
+        )
+    )
+    return bool(await session.scalar(query))

@@ -1,0 +1,187 @@
+"""Sending one flow step at most once, in three short transactions around the provider call:
+
+1. `prepare_send`: the step's row (unique idempotency key) is rendered and marked as handed to
+   the provider, and committed before the call;
+2. the provider call, outside any transaction;
+3. `record_sent` / `record_refusal` / `release_send` / `record_unknown` with the answer.
+
+A retry that finds the row marked but not answered knows that the worker died during the call:
+the provider probably took the message, so it is counted as sent rather than sent twice. A call
+that may have reached the provider but got no answer (a read timeout, a dropped connection) makes
+the row `unknown`: it is not sent again either, and the provider's callback settles it."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from integrations.messaging import OutgoingMessage, PermanentSendError
+from models import Customer, Store
+from services.messaging.consent import set_customer_consent
+from services.messaging.content import message_scope
+from services.messaging.gate import CONTACT_FIELD
+from services.messaging.log import (
+    clear_send_started,
+    mark_failed,
+    mark_send_started,
+    mark_sent,
+    mark_suppressed,
+    mark_unknown,
+    record_step,
+)
+from services.messaging.promo_codes import issue_code
+from services.messaging.steps import StepContext
+from services.messaging.templates import TemplateFailure, TemplateRenderer, shared_renderer
+from services.stores.settings import StoreDefaults, as_defaults, effective_settings
+
+
+@dataclass(frozen=True)
+class PreparedSend:
+    message_id: str
+    # "ready" to hand over, else the step's final status ("sent", "failed", ...).
+    status: str
+    message: OutgoingMessage | None = None
+    failure: PermanentSendError | None = None
+
+
+async def prepare_send(
+    session: AsyncSession,
+    ctx: StepContext,
+    provider_name: str,
+    defaults: StoreDefaults | str,
+    renderer: TemplateRenderer | None = None,
+) -> PreparedSend:
+    row = await record_step(session, ctx.ref(), status="pending")
+    if row.status == "failed":
+        earlier = PermanentSendError(row.failure_code or "failed", "refused on an earlier attempt")
+        return PreparedSend(row.id, "failed", failure=earlier)
+    if row.status != "pending":
+        return PreparedSend(row.id, row.status)
+    if row.send_started_at is not None:
+        await mark_sent(session, row.id, provider_message_id=None)
+        return PreparedSend(row.id, "sent")
+    customer = await session.get(Customer, (ctx.store_id, ctx.customer_id))
+    assert customer is not None  # the gate checked it
+    step = ctx.config.steps[ctx.step]
+    if step.promo_code_rule_id and row.promo_code is None:
+        code = await issue_code(
+            session, ctx.store_id, step.promo_code_rule_id, customer.customer_id
+        )
+        if code is None:
+            # The last code went to someone else since the gate looked.
+            await mark_suppressed(session, row.id, "no_promo_code")
+            return PreparedSend(row.id, "suppressed")
+        row.promo_code = code
+    # The store's settings as they are now (runs in flight included); the gate read the row in
+    # this transaction, so this is no second query.
+    own = effective_settings(await session.get(Store, ctx.store_id), as_defaults(defaults))
+    template = step.template
+    scope = await message_scope(
+        session,
+        store_id=ctx.store_id,
+        flow=ctx.flow,
+        channel=ctx.channel,
+        customer=customer,
+        cart_id=ctx.cart_id,
+        product_id=ctx.product_id,
+        order_id=ctx.order_id,
+        storefront_url=own.storefront_base_url,
+        message_id=row.id,
+        promo_code=row.promo_code,
+        utm_source=own.utm_source,
+    )
+    sources = {"body": template.body or ""}
+    if template.subject:
+        sources["subject"] = template.subject
+    for name, source in (template.variables or {}).items():
+        sources[f"variables.{name}"] = source
+    try:
+        # In a render process with a time limit: a template cannot stall the worker.
+        rendered = await (renderer or shared_renderer()).render(sources, scope)
+    except TemplateFailure as exc:
+        # A template that cannot be rendered fails the same way on every retry: the step
+        # fails once, with the reason on its row.
+        refusal = PermanentSendError("template_error", exc.message)
+        await mark_failed(
+            session,
+            row.id,
+            refusal.code,
+            refusal.reason,
+            provider=provider_name,
+            subject=None,
+            body="",
+            detail=exc.message,
+        )
+        return PreparedSend(row.id, "failed", failure=refusal)
+    subject, body = rendered.get("subject"), rendered["body"]
+    variables = {
+        k.removeprefix("variables."): v for k, v in rendered.items() if k.startswith("variables.")
+    }
+    sender = own.sender_for(ctx.channel)
+    await mark_send_started(
+        session, row.id, provider=provider_name, subject=subject, body=body, sender=sender
+    )
+    message = OutgoingMessage(
+        message_id=row.id,
+        channel=ctx.channel,
+        to=getattr(customer, CONTACT_FIELD[ctx.channel]),
+        subject=subject,
+        body=body,
+        content_sid=template.content_sid,
+        content_variables=variables or None,
+        store_id=ctx.store_id,
+        sender=sender,
+        sender_name=own.email_from.name if ctx.channel == "email" else None,
+        reply_to=own.reply_to if ctx.channel == "email" else None,
+    )
+    return PreparedSend(row.id, "ready", message=message)
+
+
+async def record_sent(session: AsyncSession, message_id: str, provider_message_id: str) -> None:
+    await mark_sent(session, message_id, provider_message_id=provider_message_id)
+
+
+async def record_refusal(
+    session: AsyncSession,
+    ctx: StepContext,
+    message: OutgoingMessage,
+    refusal: PermanentSendError,
+    provider_name: str,
+) -> None:
+    """The provider refused for good: the row fails, and an opt-out is mirrored into consent."""
+    await mark_failed(
+        session,
+        message.message_id,
+        refusal.code,
+        refusal.reason,
+        provider=provider_name,
+        subject=message.subject,
+        body=message.body,
+    )
+    if refusal.withdraws_consent and ctx.customer_id is not None:
+        await set_customer_consent(session, ctx.store_id, ctx.customer_id, ctx.channel, False)
+
+
+async def record_unknown(session: AsyncSession, message_id: str) -> None:
+    await mark_unknown(session, message_id)
+
+
+async def record_step_error(
+    session: AsyncSession, ctx: StepContext, provider_name: str, code: str, reason: str
+) -> None:
+    """The engine could not decide or prepare the step, and will not try again."""
+    row = await record_step(session, ctx.ref(), status="pending")
+    if row.status == "pending" and row.send_started_at is None:
+        await mark_failed(
+            session,
+            row.id,
+            code,
+            reason,
+            provider=provider_name,
+            subject=None,
+            body="",
+            detail=reason,
+        )
+
+
+async def release_send(session: AsyncSession, message_id: str) -> None:
+    await clear_send_started(session, message_id)

@@ -1,0 +1,1 @@
+"""Stores: provisioning, API keys and each store's settings."""
