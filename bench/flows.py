@@ -18,6 +18,7 @@ import httpx
 import psutil  # type: ignore[import-untyped]
 from rich.console import Console
 
+from bench.flow_config import FLOW
 from bench.intake import raw_signal_with_start
 from bench.raw_steps import raw_steps, shape_of
 from bench.report import Report, publish, verdict
@@ -48,24 +49,6 @@ from worker import connect_temporal
 console = Console()
 BATCH = 500
 RAW_SAMPLE = 2000
-FLOW: dict[str, Any] = {
-    "enabled": True,
-    "trigger_delay_seconds": 5,
-    "steps": [
-        {
-            "delay_seconds": 0,
-            "channel": "email",
-            "template": {"subject": "Your cart", "body": "{{ link }}"},
-        },
-        {"delay_seconds": 5, "channel": "sms", "template": {"body": "Still there? {{ link }}"}},
-        {
-            "delay_seconds": 5,
-            "channel": "email",
-            "template": {"subject": "Last call", "body": "{{ link }}"},
-        },
-    ],
-    "suppression": {"similar_message_window_seconds": 0, "recent_order_window_seconds": 0},
-}
 
 
 def tree_rss(pid: int) -> int:

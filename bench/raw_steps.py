@@ -119,7 +119,7 @@ async def raw_steps(client: Client, runs: int, run: RawRun, within_seconds: floa
 
 
 async def main(runs: int, mode: str) -> None:
-    from bench.flows import FLOW
+    from bench.flow_config import FLOW
     from bench.stack import CpuMeter, bench_stack, stack_processes
     from worker import connect_temporal
 

@@ -21,7 +21,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.flow_steps import FlowActivities
 from api.main import create_app
-from bench.flows import FLOW
+from bench.flow_config import FLOW
 from bench.report import Report, publish
 from bench.stack import (
     OPERATOR_TOKEN,

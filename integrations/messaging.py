@@ -3,12 +3,18 @@ service: the `log` provider used in development (it records that a message went 
 the recipient) and the per-channel router in front of the real ones."""
 
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.ids import new_id
-
 log = logging.getLogger("shopstar.messages")
+
+
+def is_retryable(status: int) -> bool:
+    """An HTTP status a provider answered that is worth another try: rate limits and outages,
+    and also rejected credentials or sender, which only the operator can fix (the message should
+    wait for that rather than be dropped)."""
+    return status in (401, 403, 408, 429) or status >= 500
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ class LogProvider:
         log.info(
             "message sent", extra={"message_id": message.message_id, "channel": message.channel}
         )
-        return new_id("log")
+        return f"log_{uuid.uuid4().hex[:20]}"  # what a provider would answer: an id
 
 
 class ChannelProviders:

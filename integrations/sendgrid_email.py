@@ -19,6 +19,7 @@ from integrations.messaging import (
     OutgoingMessage,
     PermanentSendError,
     TransientSendError,
+    is_retryable,
 )
 
 log = logging.getLogger("shopstar.sendgrid")
@@ -29,12 +30,6 @@ MESSAGE_ID_ARG = "shopstar_message_id"
 STORE_ID_ARG = "shopstar_store_id"
 # Trailing punctuation usually ends the sentence, not the URL.
 _URL = re.compile(r"https?://[^\s<>\"']*[^\s<>\"'.,;:!?)\]]")
-
-
-def is_retryable(status: int) -> bool:
-    """Rate limits and outages pass; so does a rejected API key or sender, which only the
-    operator can fix: the message should wait for that rather than be dropped."""
-    return status in (401, 403, 408, 429) or status >= 500
 
 
 def html_body(text: str, unsubscribe_url: str) -> str:

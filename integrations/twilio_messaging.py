@@ -21,6 +21,7 @@ from integrations.messaging import (
     OutgoingMessage,
     PermanentSendError,
     TransientSendError,
+    is_retryable,
 )
 
 log = logging.getLogger("shopstar.twilio")
@@ -58,12 +59,6 @@ class HostRewritingHttpClient(TwilioHttpClient):  # type: ignore[misc]
         url = urlunsplit((self._scheme, self._netloc, parts.path, parts.query, parts.fragment))
         response: Response = super().request(method, url, *args, **kwargs)
         return response
-
-
-def is_retryable(status: int) -> bool:
-    """Rate limits and outages pass; so do rejected credentials, which only the operator can
-    fix: the message should wait for that rather than be dropped."""
-    return status in (401, 403, 408, 429) or status >= 500
 
 
 def with_channel(address: str, channel: str) -> str:

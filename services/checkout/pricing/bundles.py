@@ -31,11 +31,6 @@ class BundleComponent:
         check_one_of(self.product_id, self.variant_id)
         check_count(self.quantity, "quantity")
 
-    def matches(self, line: CartLine) -> bool:
-        if self.variant_id is not None:
-            return line.variant_id == self.variant_id
-        return line.product_id == self.product_id
-
 
 @dataclass(frozen=True)
 class Bundle:

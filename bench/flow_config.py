@@ -1,0 +1,23 @@
+"""The 3-step flow the flows benchmarks send: an email at once, an SMS 5 s later and an email 5 s
+after that, after a 5 s trigger delay, with no frequency caps."""
+
+from typing import Any
+
+FLOW: dict[str, Any] = {
+    "enabled": True,
+    "trigger_delay_seconds": 5,
+    "steps": [
+        {
+            "delay_seconds": 0,
+            "channel": "email",
+            "template": {"subject": "Your cart", "body": "{{ link }}"},
+        },
+        {"delay_seconds": 5, "channel": "sms", "template": {"body": "Still there? {{ link }}"}},
+        {
+            "delay_seconds": 5,
+            "channel": "email",
+            "template": {"subject": "Last call", "body": "{{ link }}"},
+        },
+    ],
+    "suppression": {"similar_message_window_seconds": 0, "recent_order_window_seconds": 0},
+}
