@@ -41,6 +41,7 @@ lint: install
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy --strict .
+	$(UV) run lint-imports
 
 fmt: install
 	$(UV) run ruff format .

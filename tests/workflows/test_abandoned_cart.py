@@ -237,3 +237,27 @@ async def test_disabled_flow_starts_no_run(
     except Exception as exc:  # RPCError NOT_FOUND
         assert "not found" in str(exc).lower()
     _ = WorkflowExecutionStatus
+
+
+async def test_a_cart_emptied_before_its_step_is_not_messaged(
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    relay: Relay,
+    worker: Worker,
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    """The gate reads the cart as it is at send time: emptied (the clearing event stored but not
+    yet relayed to the run), the step is suppressed with `cart_empty` and the run ends."""
+    await enable_flow(api, store)
+    await post(api, store, shopper(), product(), cart())
+    await deliver(relay)
+    await post(api, store, cart(quantity=0))  # stored, not relayed: only the gate can see it
+    handle = temporal_env.client.get_workflow_handle(f"cart:{store.id}:k_1")
+    assert await finish(temporal_env, handle) == "cancelled"
+    (step,) = await messages(api, store, customer_id="c_1")
+    assert (step["step"], step["status"], step["suppression_reason"]) == (
+        0,
+        "suppressed",
+        "cart_empty",
+    )
+    await deliver(relay)  # leave nothing undelivered for the next test
