@@ -17,7 +17,7 @@ import httpx
 
 from bench.checkout_data import GROUP, Product
 from bench.report import Report, percentile, verdict
-from bench.stack import ChildProcess, CpuMeter, wait_until
+from bench.stack import BenchProcess, CpuMeter, wait_until
 from devstack.migrate import upgrade_database
 from devstack.postgres import start_postgres
 from devstack.temporal import free_port
@@ -114,7 +114,7 @@ async def under_load(send: Callable[[], Awaitable[httpx.Response]], requests: in
 @contextlib.asynccontextmanager
 async def uvicorn(
     database_url: str, workdir: Path, workers: int
-) -> AsyncIterator[tuple[httpx.AsyncClient, ChildProcess]]:
+) -> AsyncIterator[tuple[httpx.AsyncClient, BenchProcess]]:
     """The api as production runs it, on 127.0.0.1; a client limited to CLIENTS connections."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPSTAR_")}
@@ -127,7 +127,7 @@ async def uvicorn(
     argv = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory"]
     argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     argv += ["--log-level", "warning", "--no-access-log"]
-    child = ChildProcess("api", argv, env, workdir / f"api-{workers}.log")
+    child = BenchProcess("api", argv, env, workdir / f"api-{workers}.log")
     try:
         limits = httpx.Limits(max_connections=CLIENTS)
         base_url = f"http://127.0.0.1:{port}"

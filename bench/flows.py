@@ -26,7 +26,7 @@ from bench.stack import (
     TEMPORAL_MODES,
     BenchStack,
     BenchStore,
-    ChildProcess,
+    BenchProcess,
     CpuMeter,
     api_process,
     bench_stack,
@@ -201,11 +201,11 @@ async def run(
 @contextlib.asynccontextmanager
 async def sending_workers(
     stack: BenchStack, fake: FakeProviders, count: int
-) -> AsyncIterator[list[ChildProcess]]:
+) -> AsyncIterator[list[BenchProcess]]:
     """Production worker processes (each with its relay), sending through the fake providers."""
     env = {**stack.child_env(), **fake.environment()}
     children = [
-        ChildProcess(
+        BenchProcess(
             f"worker-{i}",
             [binary("shopstar-marketing"), "worker"],
             env,

@@ -186,8 +186,9 @@ async def bench_stack(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-class ChildProcess:
-    """A child in its own process group (uvicorn with several workers forks), killed with its
+class BenchProcess:
+    """A benchmarked child (unlike make dev's ChildProcess, its output goes to a file only), in
+    its own process group (uvicorn with several workers forks), killed with its
     whole group on stop and by the kernel if this process dies."""
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str], log_file: Path) -> None:
@@ -227,13 +228,13 @@ class ChildProcess:
 
 
 @contextlib.asynccontextmanager
-async def api_process(stack: BenchStack, *, workers: int = 1) -> AsyncIterator[ChildProcess]:
+async def api_process(stack: BenchStack, *, workers: int = 1) -> AsyncIterator[BenchProcess]:
     """`uvicorn api.main:create_app --factory` with `workers` processes (see `.base_url`)."""
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory"]
     argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     argv += ["--log-level", "warning", "--no-access-log"]
-    child = ChildProcess("api", argv, stack.child_env(), stack.workdir / f"api-{port}.log")
+    child = BenchProcess("api", argv, stack.child_env(), stack.workdir / f"api-{port}.log")
     child.base_url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=child.base_url, timeout=2) as client:
@@ -251,10 +252,10 @@ async def api_process(stack: BenchStack, *, workers: int = 1) -> AsyncIterator[C
 
 
 @contextlib.asynccontextmanager
-async def worker_process(stack: BenchStack) -> AsyncIterator[ChildProcess]:
+async def worker_process(stack: BenchStack) -> AsyncIterator[BenchProcess]:
     """`shopstar-marketing worker`: the Temporal worker and the relay, as in production."""
     argv = [binary("shopstar-marketing"), "worker"]
-    child = ChildProcess("worker", argv, stack.child_env(), stack.workdir / "worker.log")
+    child = BenchProcess("worker", argv, stack.child_env(), stack.workdir / "worker.log")
     try:
         await asyncio.sleep(1.0)
         child.check_running()
@@ -482,7 +483,7 @@ def _cpu_pressure() -> float:
         return 0.0
 
 
-def stack_processes(stack: BenchStack, **children: ChildProcess) -> dict[str, int]:
+def stack_processes(stack: BenchStack, **children: BenchProcess) -> dict[str, int]:
     """Roots for a CpuMeter: this process, PostgreSQL, Temporal and the given children."""
     roots = {"bench process": os.getpid()}
     pg = stack.postgres.server.get_pid()
