@@ -24,9 +24,9 @@ from bench.raw_steps import raw_steps, shape_of
 from bench.report import Report, publish, verdict
 from bench.stack import (
     TEMPORAL_MODES,
+    BenchProcess,
     BenchStack,
     BenchStore,
-    BenchProcess,
     CpuMeter,
     api_process,
     bench_stack,
