@@ -49,6 +49,7 @@ from bench.stack import (
     wait_until,
     waiting_flow,
 )
+from flow_contract import FlowConfig
 from models.database import create_engine, create_sessionmaker
 from relay import run_input, search_attributes
 from services.events.routing import (
@@ -60,7 +61,6 @@ from services.events.routing import (
     cart_workflow_id,
     plan_operations,
 )
-from services.messaging.flow_config import FlowConfig
 from services.messaging.flows import current_flow
 from worker import build_relay, build_worker, connect_temporal
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.messaging.flow_config import FlowConfig
+from flow_contract import FlowConfig
 
 CART, BROWSE, RETURN = "abandoned_cart", "browse_reminder", "return_purchase"
 WORKFLOW_TYPES = {

@@ -2,12 +2,13 @@
 
 from typing import Any
 
+from flow_contract import FlowConfig, FlowKind
 from services.events.routing import EventRow, Operation, RoutingContext, plan_operations
-from services.messaging.flow_config import FlowConfig, default_flow
+from services.messaging.flow_config import default_flow
 
-CART_FLOW = default_flow("abandoned_cart").model_copy(update={"enabled": True})
-BROWSE_FLOW = default_flow("browse_reminder").model_copy(update={"enabled": True})
-RETURN_FLOW = default_flow("return_purchase").model_copy(update={"enabled": True})
+CART_FLOW = default_flow(FlowKind.ABANDONED_CART).model_copy(update={"enabled": True})
+BROWSE_FLOW = default_flow(FlowKind.BROWSE_REMINDER).model_copy(update={"enabled": True})
+RETURN_FLOW = default_flow(FlowKind.RETURN_PURCHASE).model_copy(update={"enabled": True})
 ALL = {"abandoned_cart": CART_FLOW, "browse_reminder": BROWSE_FLOW, "return_purchase": RETURN_FLOW}
 
 
