@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -170,12 +170,15 @@ class FlowConfig(BaseModel):
         return self
 
 
-# The signals of a run: one input each, sent by the relay with the workflow's signal method.
+# The signals of a run: one input each, named once here (`SIGNAL`, not a field: never sent);
+# the workflows declare their handlers with it and the relay signals by the handler method.
 
 
 @dataclass
 class CartActivity:
     """The cart changed (the newest state of a batch); `item_count` 0 means cleared."""
+
+    SIGNAL: ClassVar[str] = "cart_updated"
 
     event_id: str
     seq: int
@@ -185,6 +188,8 @@ class CartActivity:
 
 @dataclass
 class ProductView:
+    SIGNAL: ClassVar[str] = "product_viewed"
+
     event_id: str
     seq: int
     product_id: str
@@ -192,13 +197,20 @@ class ProductView:
 
 @dataclass
 class OrderCompleted:
+    SIGNAL: ClassVar[str] = "order_placed"
+
     event_id: str
     order_id: str
 
 
 @dataclass
 class CustomerErased:
+    SIGNAL: ClassVar[str] = "customer_erased"
+
     event_id: str
+
+
+Signal = CartActivity | ProductView | OrderCompleted | CustomerErased
 
 
 @dataclass(frozen=True)

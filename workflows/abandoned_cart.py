@@ -25,7 +25,7 @@ class AbandonedCartWorkflow:
         state = inp.state or CartRunState(run_key="", customer_id=inp.customer_id)
         self._seq = FlowSequence(state)
 
-    @workflow.signal
+    @workflow.signal(name=CartActivity.SIGNAL)
     def cart_updated(self, update: CartActivity) -> None:
         """Cart activity restarts the inactivity window; an empty cart ends the run."""
         if not self._seq.is_new(update.event_id, update.seq):
@@ -36,12 +36,12 @@ class AbandonedCartWorkflow:
         if update.item_count == 0:
             self._seq.end(RunEnding.CANCELLED)
 
-    @workflow.signal
+    @workflow.signal(name=OrderCompleted.SIGNAL)
     def order_placed(self, order: OrderCompleted) -> None:
         """The customer bought: every pending step is cancelled."""
         self._seq.end(RunEnding.CONVERTED, order.order_id)
 
-    @workflow.signal
+    @workflow.signal(name=CustomerErased.SIGNAL)
     def customer_erased(self, _: CustomerErased) -> None:
         """GDPR erasure: nothing more is sent to this customer."""
         self._seq.end(RunEnding.ERASED)

@@ -27,24 +27,24 @@ class BrowseReminderWorkflow:
         )
         self._seq = FlowSequence(state)
 
-    @workflow.signal
+    @workflow.signal(name=ProductView.SIGNAL)
     def product_viewed(self, view: ProductView) -> None:
         """Another view: remind of the newest product, a full wait after it."""
         if self._seq.is_new(view.event_id, view.seq) and self._seq.state.sent_steps == 0:
             self._seq.state.product_id = view.product_id
             self._seq.restart_wait()
 
-    @workflow.signal
+    @workflow.signal(name=CartActivity.SIGNAL)
     def cart_updated(self, update: CartActivity) -> None:
         """The customer added to the cart: the cart's own flow takes over."""
         if update.item_count > 0:
             self._seq.end(RunEnding.CANCELLED)
 
-    @workflow.signal
+    @workflow.signal(name=OrderCompleted.SIGNAL)
     def order_placed(self, order: OrderCompleted) -> None:
         self._seq.end(RunEnding.CONVERTED, order.order_id)
 
-    @workflow.signal
+    @workflow.signal(name=CustomerErased.SIGNAL)
     def customer_erased(self, _: CustomerErased) -> None:
         self._seq.end(RunEnding.ERASED)
 

@@ -15,7 +15,7 @@ class ReturnPurchaseWorkflow:
     def __init__(self, inp: ReturnPurchaseInput) -> None:
         self._seq = FlowSequence(inp.state or RunState(run_key="", customer_id=inp.customer_id))
 
-    @workflow.signal
+    @workflow.signal(name=CustomerErased.SIGNAL)
     def customer_erased(self, _: CustomerErased) -> None:
         self._seq.end(RunEnding.ERASED)
 
