@@ -11,7 +11,7 @@ tried again; workflows drop what they saw already. Any other failure belongs to 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,14 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from flow_contract import (
+    CartActivity,
+    CustomerErased,
+    FlowKind,
+    OrderCompleted,
+    ProductView,
+    Signal,
+)
 from models import RelayFailure
 from models.database import SessionMaker
 from services.events.intake import NOTIFY_CHANNEL
@@ -41,15 +49,10 @@ from services.events.relay_failures import (
     queue_behind,
     set_aside,
 )
-from services.events.routing import (
-    BROWSE,
-    CART,
-    WORKFLOW_TYPES,
-    EventRow,
-    Operation,
-    RunStart,
-    plan_operations,
-)
+from services.events.routing import EventRow, Operation, RunStart, plan_operations
+from workflows.abandoned_cart import AbandonedCartWorkflow
+from workflows.browse_reminder import BrowseReminderWorkflow
+from workflows.return_purchase import ReturnPurchaseWorkflow
 from workflows.search_attributes import CART_ID, CUSTOMER_ID, FLOW_KIND, ORDER_ID, STORE_ID
 from workflows.types import AbandonedCartInput, BrowseReminderInput, ReturnPurchaseInput
 
@@ -247,24 +250,15 @@ class Relay:
             assert op.signal is not None
             handle: WorkflowHandle[Any, Any] = self._client.get_workflow_handle(op.workflow_id)
             try:
-                await handle.signal(op.signal, op.payload)
+                await handle.signal(signal_method(op.kind, op.signal), op.signal)
             except RPCError as exc:
                 # A run that has ended has nothing left to cancel or restart.
                 if exc.status != RPCStatusCode.NOT_FOUND:
                     raise
             return
-        options: dict[str, Any] = {
-            "id": op.workflow_id,
-            "task_queue": self._task_queue,
-            "search_attributes": search_attributes(op.store_id, op.start),
-        }
-        if op.signal is not None:
-            options |= {"start_signal": op.signal, "start_signal_args": [op.payload]}
         # A plain start delivered twice finds its run already there.
         with contextlib.suppress(WorkflowAlreadyStartedError):
-            await self._client.start_workflow(
-                WORKFLOW_TYPES[op.start.kind], run_input(op.store_id, op.start), **options
-            )
+            await start_run(self._client, op, op.start, self._task_queue)
 
     async def _listen(self) -> None:
         assert self._listen_url is not None
@@ -286,23 +280,71 @@ def _events_of(ops: Iterable[Operation], by_seq: dict[int, EventRow]) -> list[Ev
     return [by_seq[seq] for seq in seqs]
 
 
-def run_input(
-    store_id: str, start: RunStart
-) -> AbandonedCartInput | BrowseReminderInput | ReturnPurchaseInput:
-    if start.kind == CART:
+# Each run kind's signal handlers, by the signal's input type.
+SIGNAL_METHODS: dict[tuple[FlowKind, type[Signal]], Callable[[Any, Any], None]] = {
+    (FlowKind.ABANDONED_CART, CartActivity): AbandonedCartWorkflow.cart_updated,
+    (FlowKind.ABANDONED_CART, OrderCompleted): AbandonedCartWorkflow.order_placed,
+    (FlowKind.ABANDONED_CART, CustomerErased): AbandonedCartWorkflow.customer_erased,
+    (FlowKind.BROWSE_REMINDER, ProductView): BrowseReminderWorkflow.product_viewed,
+    (FlowKind.BROWSE_REMINDER, CartActivity): BrowseReminderWorkflow.cart_updated,
+    (FlowKind.BROWSE_REMINDER, OrderCompleted): BrowseReminderWorkflow.order_placed,
+    (FlowKind.BROWSE_REMINDER, CustomerErased): BrowseReminderWorkflow.customer_erased,
+    (FlowKind.RETURN_PURCHASE, CustomerErased): ReturnPurchaseWorkflow.customer_erased,
+}
+
+
+def signal_method(kind: FlowKind, signal: Signal) -> Callable[[Any, Any], None]:
+    """The handler of this signal on a run of this kind (a KeyError: a routing bug)."""
+    return SIGNAL_METHODS[(kind, type(signal))]
+
+
+async def start_run(client: Client, op: Operation, start: RunStart, task_queue: str) -> None:
+    """Start the run by its workflow's `run` method with its typed input; with the operation's
+    signal as signal-with-start, when there is one."""
+    attributes = search_attributes(op.store_id, start)
+    signal = op.signal
+    args: list[Signal] = [signal] if signal is not None else []
+    name = signal.SIGNAL if signal is not None else None
+    if start.kind == FlowKind.ABANDONED_CART:
         assert start.cart_id is not None
-        return AbandonedCartInput(
-            store_id, start.cart_id, start.customer_id, start.flow_version, start.flow
+        await client.start_workflow(
+            AbandonedCartWorkflow.run,
+            AbandonedCartInput(
+                op.store_id, start.cart_id, start.customer_id, start.flow_version, start.flow
+            ),
+            id=op.workflow_id,
+            task_queue=task_queue,
+            search_attributes=attributes,
+            start_signal=name,
+            start_signal_args=args,
         )
+        return
     assert start.customer_id is not None
-    if start.kind == BROWSE:
+    if start.kind == FlowKind.BROWSE_REMINDER:
         assert start.product_id is not None
-        return BrowseReminderInput(
-            store_id, start.customer_id, start.product_id, start.flow_version, start.flow
+        await client.start_workflow(
+            BrowseReminderWorkflow.run,
+            BrowseReminderInput(
+                op.store_id, start.customer_id, start.product_id, start.flow_version, start.flow
+            ),
+            id=op.workflow_id,
+            task_queue=task_queue,
+            search_attributes=attributes,
+            start_signal=name,
+            start_signal_args=args,
         )
+        return
     assert start.order_id is not None
-    return ReturnPurchaseInput(
-        store_id, start.customer_id, start.order_id, start.flow_version, start.flow
+    await client.start_workflow(
+        ReturnPurchaseWorkflow.run,
+        ReturnPurchaseInput(
+            op.store_id, start.customer_id, start.order_id, start.flow_version, start.flow
+        ),
+        id=op.workflow_id,
+        task_queue=task_queue,
+        search_attributes=attributes,
+        start_signal=name,
+        start_signal_args=args,
     )
 
 

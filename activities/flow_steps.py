@@ -7,6 +7,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from flow_contract import (
+    STEP_MAX_ATTEMPTS,
+    GateReason,
+    MessageStatus,
+    RunClosed,
+    StepOutcome,
+    StepRequest,
+)
 from integrations.messaging import (
     AmbiguousSendError,
     MessageProvider,
@@ -24,39 +32,15 @@ from services.messaging.sending import (
     record_unknown,
     release_send,
 )
-from services.messaging.steps import StepContext, decide_step
+from services.messaging.steps import decide_step
 from services.messaging.templates import TemplateRenderer
 from services.stores.settings import StoreDefaults, as_defaults
-from workflows.types import (
-    STEP_MAX_ATTEMPTS,
-    GateDecision,
-    RunClosed,
-    SendResult,
-    StepOutcome,
-    StepRequest,
-)
+from workflows.types import GateDecision, SendResult
 
 log = logging.getLogger("shopstar.activities")
 # Failures of the way to the database or the network: worth retrying. Anything else raised
 # while deciding or preparing a step (a number out of range, a bug) fails the same way again.
 TRANSIENT = (OperationalError, InterfaceError, OSError, TimeoutError)
-
-
-def _context(req: StepRequest) -> StepContext:
-    return StepContext(
-        store_id=req.store_id,
-        workflow_id=req.workflow_id,
-        run_key=req.run_key,
-        flow=req.flow,
-        step=req.step,
-        customer_id=req.customer_id,
-        cart_id=req.cart_id,
-        config=req.flow_config,
-        product_id=req.product_id,
-        order_id=req.order_id,
-        now=req.now,
-        flow_version=req.flow_version,
-    )
 
 
 class FlowActivities:
@@ -78,7 +62,7 @@ class FlowActivities:
     async def check_send_gate(self, req: StepRequest) -> GateDecision:
         """Re-check the store's data right before a send; a "no" is logged with its reason."""
         async with self._sessionmaker.begin() as session:
-            verdict = await decide_step(session, _context(req))
+            verdict = await decide_step(session, req)
         return GateDecision(
             send=verdict.reason is None and verdict.hold_until is None,
             reason=verdict.reason,
@@ -88,34 +72,34 @@ class FlowActivities:
     @activity.defn
     async def send_flow_message(self, req: StepRequest) -> SendResult:
         """Render and send one step at most once per idempotency key (see flow_sending)."""
-        ctx = _context(req)
-        sender = provider_for(self._provider, ctx.channel)
+        sender = provider_for(self._provider, req.channel)
         async with self._sessionmaker.begin() as session:
-            prepared = await prepare_send(session, ctx, sender.name, self._defaults, self._renderer)
-        return await self._hand_over(ctx, sender, prepared)
+            prepared = await prepare_send(session, req, sender.name, self._defaults, self._renderer)
+        return await self._hand_over(req, sender, prepared)
 
     @activity.defn
     async def run_flow_step(self, req: StepRequest) -> StepOutcome:
         """Gate and send one step, the gate and the send's first write in one transaction. Run
         as a local activity: a step costs the worker one task and the history one marker."""
-        ctx = _context(req)
-        sender = provider_for(self._provider, ctx.channel)
+        sender = provider_for(self._provider, req.channel)
         try:
             async with self._sessionmaker.begin() as session:
-                verdict = await decide_step(session, ctx)
-                if verdict.reason is not None or verdict.hold_until is not None:
-                    status = "held" if verdict.reason is None else "suppressed"
-                    return StepOutcome(status, verdict.reason, verdict.hold_until)
+                verdict = await decide_step(session, req)
+                if verdict.reason is not None:
+                    return StepOutcome(MessageStatus.SUPPRESSED, verdict.reason)
+                if verdict.hold_until is not None:
+                    return StepOutcome(MessageStatus.PENDING, hold_until=verdict.hold_until)
                 prepared = await prepare_send(
-                    session, ctx, sender.name, self._defaults, self._renderer
+                    session, req, sender.name, self._defaults, self._renderer
                 )
         except Exception as exc:
-            await self._fail_for_good(ctx, sender.name, exc)
-        result = await self._hand_over(ctx, sender, prepared)
-        reason = "no_promo_code" if result.status == "suppressed" else None
+            await self._fail_for_good(req, sender.name, exc)
+        result = await self._hand_over(req, sender, prepared)
+        suppressed = result.status == MessageStatus.SUPPRESSED
+        reason = GateReason.NO_PROMO_CODE if suppressed else None
         return StepOutcome(status=result.status, reason=reason, message_id=result.message_id)
 
-    async def _fail_for_good(self, ctx: StepContext, provider: str, exc: Exception) -> NoReturn:
+    async def _fail_for_good(self, ctx: StepRequest, provider: str, exc: Exception) -> NoReturn:
         """A gate or preparation error that would fail again, or the last attempt: the step
         fails once, with the reason on its message-log row, and the run goes on."""
         last = activity.info().attempt >= STEP_MAX_ATTEMPTS
@@ -134,7 +118,7 @@ class FlowActivities:
         ) from exc
 
     async def _hand_over(
-        self, ctx: StepContext, sender: MessageProvider, prepared: PreparedSend
+        self, ctx: StepRequest, sender: MessageProvider, prepared: PreparedSend
     ) -> SendResult:
         """The provider call, outside any transaction, and its answer recorded."""
         failure = prepared.failure
@@ -149,7 +133,7 @@ class FlowActivities:
                 # Maybe accepted: never sent again, so the step ends here (no retry).
                 async with self._sessionmaker.begin() as session:
                     await record_unknown(session, prepared.message_id)
-                return SendResult(message_id=prepared.message_id, status="unknown")
+                return SendResult(message_id=prepared.message_id, status=MessageStatus.UNKNOWN)
             except Exception:
                 async with self._sessionmaker.begin() as session:
                     await release_send(session, prepared.message_id)
@@ -157,7 +141,7 @@ class FlowActivities:
             else:
                 async with self._sessionmaker.begin() as session:
                     await record_sent(session, prepared.message_id, provider_id)
-                return SendResult(message_id=prepared.message_id, status="sent")
+                return SendResult(message_id=prepared.message_id, status=MessageStatus.SENT)
         if failure is not None:
             # Raised only once the failed row (and any consent change) is committed.
             raise ApplicationError(
@@ -167,6 +151,7 @@ class FlowActivities:
                 type="TemplateError" if failure.code == "template_error" else "PermanentSendError",
                 non_retryable=True,
             )
+        assert prepared.status != "ready"
         return SendResult(message_id=prepared.message_id, status=prepared.status)
 
     @activity.defn

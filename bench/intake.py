@@ -49,18 +49,17 @@ from bench.stack import (
     wait_until,
     waiting_flow,
 )
+from flow_contract import FlowConfig
 from models.database import create_engine, create_sessionmaker
-from relay import run_input, search_attributes
+from relay import start_run
 from services.events.routing import (
     CART,
-    WORKFLOW_TYPES,
     EventRow,
     Operation,
     RoutingContext,
     cart_workflow_id,
     plan_operations,
 )
-from services.messaging.flow_config import FlowConfig
 from services.messaging.flows import current_flow
 from worker import build_relay, build_worker, connect_temporal
 
@@ -255,15 +254,7 @@ async def raw_signal_with_start(
         assert op.start is not None and op.signal is not None
         async with limit:
             try:
-                await client.start_workflow(
-                    WORKFLOW_TYPES[op.start.kind],
-                    run_input(op.store_id, op.start),
-                    id=op.workflow_id,
-                    task_queue=stack.task_queue,
-                    search_attributes=search_attributes(op.store_id, op.start),
-                    start_signal=op.signal,
-                    start_signal_args=[op.payload],
-                )
+                await start_run(client, op, op.start, stack.task_queue)
             except RPCError:
                 errors += 1
 

@@ -36,10 +36,9 @@ from bench.stack import (
 from config import Settings
 from devstack.migrate import upgrade_database
 from devstack.postgres import start_postgres
+from flow_contract import FlowConfig, FlowKind, StepRequest
 from integrations.messaging import LogProvider
 from models.database import create_engine, create_sessionmaker
-from services.messaging.flow_config import FlowConfig
-from workflows.types import StepRequest
 
 console = Console()
 
@@ -105,7 +104,7 @@ async def run(steps: int) -> Report:
                 store_id=store_id,
                 workflow_id=f"cart:{store_id}:k{i}",
                 run_key="r1",
-                flow="abandoned_cart",
+                flow=FlowKind.ABANDONED_CART,
                 flow_version=1,
                 step=0,
                 customer_id=f"c{i}",

@@ -6,9 +6,9 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from flow_contract import FlowConfig, FlowStep, Template
 from models import Store
 from models.database import SessionMaker
-from services.messaging.flow_config import FlowConfig, FlowStep, Template
 from services.messaging.flows import save_flow
 from services.stores.service import create_store
 

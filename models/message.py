@@ -1,11 +1,19 @@
 """The message log: one row per flow step decided, sent or suppressed."""
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from flow_contract import Channel, FlowKind, GateReason, MessageStatus
 from models.base import Base, Timestamped
+
+
+def one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
+    """The column holds one of the contract's values (or NULL)."""
+    listed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=f"{column}_known")
 
 
 class Message(Timestamped, Base):
@@ -15,6 +23,10 @@ class Message(Timestamped, Base):
         Index("ix_messages_store_created", "store_id", "created_at", "id"),
         # Provider webhooks find the message by the provider's id.
         Index("ix_messages_provider_message", "store_id", "provider_message_id"),
+        one_of("status", MessageStatus),
+        one_of("channel", Channel),
+        one_of("flow", FlowKind),
+        one_of("suppression_reason", GateReason),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

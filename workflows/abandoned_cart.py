@@ -4,15 +4,16 @@ delays, re-checking the store's data right before each send. An order ends the r
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.sequence import FlowSequence
-    from workflows.types import (
-        AbandonedCartInput,
+    from flow_contract import (
         CartActivity,
-        CartRunState,
         CustomerErased,
+        FlowKind,
         OrderCompleted,
+        RunEnding,
         StepRequest,
     )
+    from workflows.sequence import FlowSequence
+    from workflows.types import AbandonedCartInput, CartRunState
 
 
 @workflow.defn
@@ -22,9 +23,9 @@ class AbandonedCartWorkflow:
         # Built from the input before any signal is applied, so a signal that arrives with the
         # first task of a continued run lands on the carried-over state.
         state = inp.state or CartRunState(run_key="", customer_id=inp.customer_id)
-        self._seq = FlowSequence(state, "abandoned_cart")
+        self._seq = FlowSequence(state)
 
-    @workflow.signal(name="cart_updated")
+    @workflow.signal(name=CartActivity.SIGNAL)
     def cart_updated(self, update: CartActivity) -> None:
         """Cart activity restarts the inactivity window; an empty cart ends the run."""
         if not self._seq.is_new(update.event_id, update.seq):
@@ -33,17 +34,17 @@ class AbandonedCartWorkflow:
         state.customer_id = update.customer_id or state.customer_id
         self._seq.restart_wait()
         if update.item_count == 0:
-            self._seq.end("cancelled")
+            self._seq.end(RunEnding.CANCELLED)
 
-    @workflow.signal(name="order_placed")
+    @workflow.signal(name=OrderCompleted.SIGNAL)
     def order_placed(self, order: OrderCompleted) -> None:
         """The customer bought: every pending step is cancelled."""
-        self._seq.end("converted", order.order_id)
+        self._seq.end(RunEnding.CONVERTED, order.order_id)
 
-    @workflow.signal(name="customer_erased")
+    @workflow.signal(name=CustomerErased.SIGNAL)
     def customer_erased(self, _: CustomerErased) -> None:
         """GDPR erasure: nothing more is sent to this customer."""
-        self._seq.end("suppressed:erased")
+        self._seq.end(RunEnding.ERASED)
 
     @workflow.run
     async def run(self, inp: AbandonedCartInput) -> str:
@@ -52,7 +53,7 @@ class AbandonedCartWorkflow:
                 store_id=inp.store_id,
                 workflow_id=workflow.info().workflow_id,
                 run_key=self._seq.state.run_key,
-                flow="abandoned_cart",
+                flow=FlowKind.ABANDONED_CART,
                 flow_version=inp.flow_version,
                 step=step,
                 customer_id=self._seq.state.customer_id,

@@ -5,16 +5,17 @@ viewed product goes out."""
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.sequence import FlowSequence
-    from workflows.types import (
-        BrowseReminderInput,
+    from flow_contract import (
         CartActivity,
         CustomerErased,
+        FlowKind,
         OrderCompleted,
         ProductView,
-        RunState,
+        RunEnding,
         StepRequest,
     )
+    from workflows.sequence import FlowSequence
+    from workflows.types import BrowseReminderInput, RunState
 
 
 @workflow.defn
@@ -24,28 +25,28 @@ class BrowseReminderWorkflow:
         state = inp.state or RunState(
             run_key="", customer_id=inp.customer_id, product_id=inp.product_id
         )
-        self._seq = FlowSequence(state, "browse_reminder")
+        self._seq = FlowSequence(state)
 
-    @workflow.signal(name="product_viewed")
+    @workflow.signal(name=ProductView.SIGNAL)
     def product_viewed(self, view: ProductView) -> None:
         """Another view: remind of the newest product, a full wait after it."""
         if self._seq.is_new(view.event_id, view.seq) and self._seq.state.sent_steps == 0:
             self._seq.state.product_id = view.product_id
             self._seq.restart_wait()
 
-    @workflow.signal(name="cart_updated")
+    @workflow.signal(name=CartActivity.SIGNAL)
     def cart_updated(self, update: CartActivity) -> None:
         """The customer added to the cart: the cart's own flow takes over."""
         if update.item_count > 0:
-            self._seq.end("cancelled")
+            self._seq.end(RunEnding.CANCELLED)
 
-    @workflow.signal(name="order_placed")
+    @workflow.signal(name=OrderCompleted.SIGNAL)
     def order_placed(self, order: OrderCompleted) -> None:
-        self._seq.end("converted", order.order_id)
+        self._seq.end(RunEnding.CONVERTED, order.order_id)
 
-    @workflow.signal(name="customer_erased")
+    @workflow.signal(name=CustomerErased.SIGNAL)
     def customer_erased(self, _: CustomerErased) -> None:
-        self._seq.end("suppressed:erased")
+        self._seq.end(RunEnding.ERASED)
 
     @workflow.run
     async def run(self, inp: BrowseReminderInput) -> str:
@@ -54,7 +55,7 @@ class BrowseReminderWorkflow:
                 store_id=inp.store_id,
                 workflow_id=workflow.info().workflow_id,
                 run_key=self._seq.state.run_key,
-                flow="browse_reminder",
+                flow=FlowKind.BROWSE_REMINDER,
                 flow_version=inp.flow_version,
                 step=step,
                 customer_id=inp.customer_id,

@@ -4,21 +4,20 @@ the next purchase. A cancelled or refunded order, or erasure, suppresses it."""
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from flow_contract import CustomerErased, FlowKind, RunEnding, StepRequest
     from workflows.sequence import FlowSequence
-    from workflows.types import CustomerErased, ReturnPurchaseInput, RunState, StepRequest
+    from workflows.types import ReturnPurchaseInput, RunState
 
 
 @workflow.defn
 class ReturnPurchaseWorkflow:
     @workflow.init
     def __init__(self, inp: ReturnPurchaseInput) -> None:
-        self._seq = FlowSequence(
-            inp.state or RunState(run_key="", customer_id=inp.customer_id), "return_purchase"
-        )
+        self._seq = FlowSequence(inp.state or RunState(run_key="", customer_id=inp.customer_id))
 
-    @workflow.signal(name="customer_erased")
+    @workflow.signal(name=CustomerErased.SIGNAL)
     def customer_erased(self, _: CustomerErased) -> None:
-        self._seq.end("suppressed:erased")
+        self._seq.end(RunEnding.ERASED)
 
     @workflow.run
     async def run(self, inp: ReturnPurchaseInput) -> str:
@@ -27,7 +26,7 @@ class ReturnPurchaseWorkflow:
                 store_id=inp.store_id,
                 workflow_id=workflow.info().workflow_id,
                 run_key=self._seq.state.run_key,
-                flow="return_purchase",
+                flow=FlowKind.RETURN_PURCHASE,
                 flow_version=inp.flow_version,
                 step=step,
                 customer_id=inp.customer_id,

@@ -3,6 +3,7 @@ it right before sending (holding through quiet hours), send it, and close the ru
 Deterministic: only workflow APIs, no I/O."""
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -11,20 +12,19 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from activities.flow_steps import FlowActivities
-    from services.messaging.flow_config import FlowConfig
+    from flow_contract import (
+        STEP_MAX_ATTEMPTS,
+        FlowConfig,
+        GateReason,
+        MessageStatus,
+        RunClosed,
+        RunEnding,
+        StepRequest,
+    )
     from workflows.search_attributes import FLOW_OUTCOME, FLOW_STEP, ORDER_ID
-    from workflows.types import STEP_MAX_ATTEMPTS, RunClosed, RunState, StepRequest
+    from workflows.types import RunState
 
 SEEN_IDS_KEPT = 256
-# Gate reasons that end the run rather than skip one step.
-ENDING_REASONS = {
-    "converted": "converted",
-    "cart_empty": "cancelled",
-    "erased": "suppressed:erased",
-    "order_cancelled": "suppressed:order_cancelled",
-    # Staff turned the flow off: its runs in flight stop at their next step.
-    "flow_disabled": "suppressed:flow_disabled",
-}
 # Since this patch the gate and the closing bookkeeping run as local activities: a short
 # database read in the worker that already holds the run, recorded as one marker instead of a
 # scheduled task (13 history events a step instead of 18). Runs started before keep the old path.
@@ -47,10 +47,9 @@ STEP_TIMEOUT = timedelta(seconds=15)
 class FlowSequence:
     """The state machine of one run; the workflow's signal handlers feed it."""
 
-    def __init__(self, state: RunState, kind: str) -> None:
+    def __init__(self, state: RunState) -> None:
         self.state = state
-        self.kind = kind
-        self.ending: str | None = None  # set by a signal: the run ends with this outcome
+        self.ending: RunEnding | None = None  # set by a signal: the run ends with this outcome
         self.order_id: str | None = None
         self.changed = False
         self.signals = 0
@@ -75,9 +74,10 @@ class FlowSequence:
         suggested = workflow.info().is_continue_as_new_suggested()
         return suggested or self.signals >= signals_per_run
 
-    def end(self, outcome: str, order_id: str | None = None) -> None:
+    def end(self, outcome: RunEnding, order_id: str | None = None) -> None:
         """End the run at its next wake-up; an order outranks any other ending."""
-        if self.ending is None or (outcome == "converted" and self.ending != "converted"):
+        converted = RunEnding.CONVERTED
+        if self.ending is None or (outcome == converted and self.ending != converted):
             self.ending, self.order_id = outcome, order_id
 
     async def run(
@@ -148,11 +148,10 @@ class FlowSequence:
     async def _run_local_step(self, request: StepRequest) -> str | None:
         state = self.state
         while True:
-            request.now = workflow.now()
             try:
                 outcome = await workflow.execute_local_activity_method(
                     FlowActivities.run_flow_step,
-                    request,
+                    replace(request, now=workflow.now()),
                     start_to_close_timeout=STEP_TIMEOUT,
                     retry_policy=STEP_RETRY,
                 )
@@ -162,7 +161,7 @@ class FlowSequence:
                 # A permanent provider error (invalid number, opted out): this step failed
                 # and is logged so; the next step may use another channel.
                 state.next_step += 1
-                state.last_reason = "failed"
+                state.last_reason = MessageStatus.FAILED
                 return None
             if outcome.hold_until is None:
                 break
@@ -170,11 +169,11 @@ class FlowSequence:
                 return self.ending
         state.next_step += 1
         # sent, unknown (maybe sent: never sent again), or delivered by a retry's count
-        if outcome.status != "suppressed":
+        if outcome.status != MessageStatus.SUPPRESSED:
             state.sent_steps += 1
             return None
         state.last_reason = outcome.reason
-        return ENDING_REASONS.get(outcome.reason or "")
+        return outcome.reason.ending if outcome.reason else None
 
     async def _held_until_ended(self, hold_until: datetime) -> bool:
         """Quiet hours: the message waits for the window to open; True if the run ended."""
@@ -190,7 +189,7 @@ class FlowSequence:
         """Runs started before `LOCAL_STEP`: the gate, then the send as a scheduled activity."""
         state = self.state
         while True:
-            request.now = workflow.now()
+            request = replace(request, now=workflow.now())
             if workflow.patched(LOCAL_CHECKS):
                 decision = await workflow.execute_local_activity_method(
                     FlowActivities.check_send_gate,
@@ -212,7 +211,7 @@ class FlowSequence:
         state.next_step += 1
         if not decision.send:
             state.last_reason = decision.reason
-            return ENDING_REASONS.get(decision.reason or "")
+            return decision.reason.ending if decision.reason else None
         try:
             result = await workflow.execute_activity_method(
                 FlowActivities.send_flow_message,
@@ -222,17 +221,18 @@ class FlowSequence:
             )
         except ActivityError as err:
             if _is_permanent(err):
-                state.last_reason = "failed"
+                state.last_reason = MessageStatus.FAILED
                 return None
             raise
-        if result.status == "suppressed":
+        if result.status == MessageStatus.SUPPRESSED:
             # The gate saw a code to give, but the last one went to someone else meanwhile.
-            state.last_reason = "no_promo_code"
+            state.last_reason = GateReason.NO_PROMO_CODE
             return None
         state.sent_steps += 1
         return None
 
     async def close(self, request: StepRequest, outcome: str) -> str:
+        outcome = str(outcome)  # a plain string in the history and the search attribute
         updates = [FLOW_OUTCOME.value_set(outcome)]
         if self.order_id is not None:
             updates.append(ORDER_ID.value_set(self.order_id))

@@ -5,8 +5,9 @@ from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.flows import FlowOut
-from services.messaging.flow_config import FLOW_KINDS, FlowConfig, with_kind_defaults
-from services.messaging.flows import current_flow, save_flow
+from flow_contract import FlowConfig, FlowKind
+from services.messaging.flow_config import with_kind_defaults
+from services.messaging.flows import check_kind, current_flow, save_flow
 
 router = guarded_router(
     prefix="/v1/flows", tags=["flows"], responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA}
@@ -17,7 +18,7 @@ router = guarded_router(
 async def list_flows(session: SessionDep, caller: SecretKey) -> Page[FlowOut]:
     """Every flow of the store, at its current version."""
     items = []
-    for kind in FLOW_KINDS:
+    for kind in FlowKind:
         version, config = await current_flow(session, caller.store_id, kind)
         items.append(FlowOut(kind=kind, version=version, **config.model_dump()))
     return Page(items=items, next_cursor=None)
@@ -35,6 +36,6 @@ async def put_flow(kind: str, body: FlowConfig, session: SessionDep, caller: Sec
     """Replace a flow: a new version for new runs; runs in flight keep theirs, unless the new
     version turns the flow off, which stops them at their next step. Left out,
     `trigger_delay_seconds` is the kind's default (browse reminder 1800, others 86400)."""
-    body = with_kind_defaults(kind, body)
+    body = with_kind_defaults(check_kind(kind), body)
     version = await save_flow(session, caller.store_id, kind, body)
     return FlowOut(kind=kind, version=version, **body.model_dump())

@@ -1,6 +1,6 @@
 """The message log: one row per flow step decided."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Query
 
@@ -9,13 +9,13 @@ from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.common import Page
 from api.schemas.messages import MessageOut
+from flow_contract import MessageStatus
 from services.messaging.queries import list_messages
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = guarded_router(
     prefix="/v1/messages", tags=["messages"], responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA}
 )
-Status = Literal["pending", "unknown", "sent", "delivered", "failed", "suppressed"]
 
 
 @router.get("", response_model=Page[MessageOut], responses={422: ERROR_SCHEMA})
@@ -24,7 +24,7 @@ async def get_messages(
     caller: SecretKey,
     customer_id: str | None = None,
     flow: str | None = None,
-    status: Status | None = None,
+    status: MessageStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Page[MessageOut]:

@@ -1,8 +1,8 @@
 """A flow as the API shows it: its configuration plus the version it has."""
 
-from services.messaging.flow_config import FlowConfig
+from flow_contract import FlowConfig, FlowKind
 
 
 class FlowOut(FlowConfig):
-    kind: str
+    kind: FlowKind
     version: int

@@ -4,16 +4,18 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flow_contract import Channel, FlowKind, GateReason, MessageStatus
+
 
 class MessageOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
-    flow: str
+    flow: FlowKind
     step: int
-    channel: str
-    status: str
-    suppression_reason: str | None
+    channel: Channel
+    status: MessageStatus
+    suppression_reason: GateReason | None
     # A failed message: the provider's code, or the engine's (`template_error`, `step_error`,
     # `retries_exhausted`) with its reason in words.
     failure_code: str | None = None

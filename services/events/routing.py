@@ -11,14 +11,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.messaging.flow_config import FlowConfig
+from flow_contract import (
+    CartActivity,
+    CustomerErased,
+    FlowConfig,
+    FlowKind,
+    OrderCompleted,
+    ProductView,
+    Signal,
+)
 
-CART, BROWSE, RETURN = "abandoned_cart", "browse_reminder", "return_purchase"
-WORKFLOW_TYPES = {
-    CART: "AbandonedCartWorkflow",
-    BROWSE: "BrowseReminderWorkflow",
-    RETURN: "ReturnPurchaseWorkflow",
-}
+CART, BROWSE, RETURN = FlowKind.ABANDONED_CART, FlowKind.BROWSE_REMINDER, FlowKind.RETURN_PURCHASE
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class EventRow:
 class RunStart:
     """Start the run (with the signal, as signal-with-start, when there is one)."""
 
-    kind: str
+    kind: FlowKind
     flow_version: int
     flow: FlowConfig
     customer_id: str | None
@@ -51,26 +54,33 @@ class RunStart:
 
 @dataclass(frozen=True)
 class Operation:
+    """Signal a run (`start`: starting it first if it is not running), or only start one. The
+    relay turns it into the workflow's typed start and signal calls."""
+
     workflow_id: str
     store_id: str
-    signal: str | None  # None: only start
-    payload: dict[str, Any]
+    kind: FlowKind  # of the run it reaches
+    signal: Signal | None  # the signal's input; None: only start
     start: RunStart | None = None
     seq: int = 0  # the event it comes from
+
+    @property
+    def signal_name(self) -> str | None:
+        return self.signal.SIGNAL if self.signal is not None else None
 
     @property
     def name(self) -> str:
         """What staff see: the signal, or `start` for a plain start."""
         if self.start is not None:
-            return f"start:{self.signal}" if self.signal else "start"
-        return self.signal or "start"
+            return f"start:{self.signal_name}" if self.signal else "start"
+        return self.signal_name or "start"
 
 
 @dataclass
 class RoutingContext:
     """What the rules need from the database, looked up once per batch."""
 
-    flows: dict[tuple[str, str], tuple[int, FlowConfig]]  # (store, kind) -> enabled flow
+    flows: dict[tuple[str, FlowKind], tuple[int, FlowConfig]]  # (store, kind) -> enabled flow
     cart_customers: dict[tuple[str, str], str] = field(default_factory=dict)
     open_runs: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     # (store, cart) -> the cart projection's `updated_at` (the newest update it has applied).
@@ -81,9 +91,17 @@ class RoutingContext:
         return known is not None and e.occurred_at is not None and e.occurred_at < known
 
 
-def workflow_id(kind: str, store_id: str, key: str) -> str:
-    prefix = {CART: "cart", BROWSE: "browse", RETURN: "return"}[kind]
-    return f"{prefix}:{store_id}:{key}"
+PREFIX = {CART: "cart", BROWSE: "browse", RETURN: "return"}
+
+
+def workflow_id(kind: FlowKind, store_id: str, key: str) -> str:
+    return f"{PREFIX[kind]}:{store_id}:{key}"
+
+
+def kind_of(run_id: str) -> FlowKind:
+    """The kind of a run, from its id."""
+    prefix = run_id.split(":", 1)[0]
+    return next(kind for kind, p in PREFIX.items() if p == prefix)
 
 
 def cart_workflow_id(store_id: str, cart_id: str) -> str:
@@ -108,7 +126,7 @@ class _Plan:
         ids = self.runs.get((store_id, customer_id), set())
         return sorted(i for i in ids if i.startswith(prefix))
 
-    def flow(self, store_id: str, kind: str) -> tuple[int, FlowConfig] | None:
+    def flow(self, store_id: str, kind: FlowKind) -> tuple[int, FlowConfig] | None:
         return self.ctx.flows.get((store_id, kind))
 
 
@@ -137,8 +155,8 @@ def plan_operations(events: list[EventRow], ctx: RoutingContext) -> dict[str, li
             _order_placed(plan, e)
         elif e.type == "customer.erased":
             for run in plan.customer_runs(e.store_id, e.data["customer_id"]):
-                payload = {"event_id": e.event_id}
-                plan.add(Operation(run, e.store_id, "customer_erased", payload, seq=e.seq))
+                erased = CustomerErased(e.event_id)
+                plan.add(Operation(run, e.store_id, kind_of(run), erased, seq=e.seq))
     return plan.ops
 
 
@@ -146,12 +164,12 @@ def _cart_updated(plan: _Plan, e: EventRow) -> None:
     cart_id = e.data["cart_id"]
     customer_id = e.data.get("customer_id") or plan.ctx.cart_customers.get((e.store_id, cart_id))
     items = e.data.get("items", [])
-    payload = {
-        "event_id": e.event_id,
-        "seq": e.seq,
-        "item_count": sum(int(i["quantity"]) for i in items),
-        "customer_id": customer_id,
-    }
+    payload = CartActivity(
+        event_id=e.event_id,
+        seq=e.seq,
+        item_count=sum(int(i["quantity"]) for i in items),
+        customer_id=customer_id,
+    )
     flow = plan.flow(e.store_id, CART)
     # Only a cart with items and a known customer is worth a run; anything else only informs a
     # run that may already exist.
@@ -161,20 +179,20 @@ def _cart_updated(plan: _Plan, e: EventRow) -> None:
         else None
     )
     run_id = cart_workflow_id(e.store_id, cart_id)
-    plan.add(Operation(run_id, e.store_id, "cart_updated", payload, start, seq=e.seq))
+    plan.add(Operation(run_id, e.store_id, CART, payload, start, seq=e.seq))
     if items and customer_id:
         # Adding to the cart ends a browse reminder: the cart's own flow takes over.
         for run in plan.customer_runs(e.store_id, customer_id, "browse:"):
-            plan.add(Operation(run, e.store_id, "cart_updated", payload, seq=e.seq))
+            plan.add(Operation(run, e.store_id, BROWSE, payload, seq=e.seq))
 
 
 def _product_viewed(plan: _Plan, e: EventRow) -> None:
     customer_id, product_id = e.data["customer_id"], e.data["product_id"]
     flow = plan.flow(e.store_id, BROWSE)
     start = RunStart(BROWSE, flow[0], flow[1], customer_id, product_id=product_id) if flow else None
-    payload = {"event_id": e.event_id, "seq": e.seq, "product_id": product_id}
+    payload = ProductView(event_id=e.event_id, seq=e.seq, product_id=product_id)
     run_id = workflow_id(BROWSE, e.store_id, customer_id)
-    plan.add(Operation(run_id, e.store_id, "product_viewed", payload, start, seq=e.seq))
+    plan.add(Operation(run_id, e.store_id, BROWSE, payload, start, seq=e.seq))
 
 
 def _order_placed(plan: _Plan, e: EventRow) -> None:
@@ -183,10 +201,10 @@ def _order_placed(plan: _Plan, e: EventRow) -> None:
     targets = {t for t in targets if not t.startswith("return:")}
     if e.data.get("cart_id"):
         targets.add(cart_workflow_id(e.store_id, e.data["cart_id"]))
-    payload = {"event_id": e.event_id, "order_id": order_id}
+    payload = OrderCompleted(event_id=e.event_id, order_id=order_id)
     for run in sorted(targets):
-        plan.add(Operation(run, e.store_id, "order_placed", payload, seq=e.seq))
+        plan.add(Operation(run, e.store_id, kind_of(run), payload, seq=e.seq))
     if flow := plan.flow(e.store_id, RETURN):
         start = RunStart(RETURN, flow[0], flow[1], customer_id, order_id=order_id)
         run_id = workflow_id(RETURN, e.store_id, order_id)
-        plan.add(Operation(run_id, e.store_id, None, {}, start, seq=e.seq))
+        plan.add(Operation(run_id, e.store_id, RETURN, None, start, seq=e.seq))

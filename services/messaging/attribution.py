@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flow_contract import MessageStatus
 from models import Conversion, Message, Store
 from services.stores.settings import attribution_window_days
 
-SENT = ("sent", "delivered")
+SENT = (MessageStatus.SENT, MessageStatus.DELIVERED)
 
 
 async def attribute_order(

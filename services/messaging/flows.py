@@ -3,22 +3,25 @@
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flow_contract import FlowConfig, FlowKind
 from models import FlowVersion
 from services.errors import NotFound, invalid_field
 from services.events.relay_failures import retry_store_now
-from services.messaging.flow_config import FLOW_KINDS, FlowConfig, default_flow
+from services.messaging.flow_config import default_flow
 from services.messaging.promo_codes import check_rules_exist
 from services.messaging.template_checks import check_flow_templates
 
 
-def check_kind(kind: str) -> None:
-    if kind not in FLOW_KINDS:
-        raise NotFound(f"unknown flow {kind!r}; flows are {', '.join(FLOW_KINDS)}")
+def check_kind(kind: str) -> FlowKind:
+    """The kind a path names; an unknown one is a 404."""
+    if kind not in set(FlowKind):
+        raise NotFound(f"unknown flow {kind!r}; flows are {', '.join(FlowKind)}")
+    return FlowKind(kind)
 
 
 async def current_flow(session: AsyncSession, store_id: str, kind: str) -> tuple[int, FlowConfig]:
     """The newest version of a store's flow; version 0 is the built-in default."""
-    check_kind(kind)
+    kind = check_kind(kind)
     row = (
         await session.execute(
             select(FlowVersion.version, FlowVersion.config)
@@ -34,8 +37,8 @@ async def current_flow(session: AsyncSession, store_id: str, kind: str) -> tuple
 
 async def save_flow(session: AsyncSession, store_id: str, kind: str, config: FlowConfig) -> int:
     """Store a new version; runs in flight keep the one they started with."""
-    check_kind(kind)
-    if kind == "return_purchase" and config.enabled:
+    kind = check_kind(kind)
+    if kind == FlowKind.RETURN_PURCHASE and config.enabled:
         for n, step in enumerate(config.steps):
             if not step.promo_code_rule_id:
                 raise invalid_field(

@@ -4,67 +4,48 @@ until when to hold it (quiet hours)."""
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ScalarSelect, exists, false, func, or_, select
+from sqlalchemy import ScalarSelect, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flow_contract import FlowKind, GateReason, MessageStatus, StepRequest
 from models import Cart, Customer, FlowVersion, Message, Order, Product, RecoveryRun, Store
-from services.messaging.flow_config import FlowConfig
 from services.messaging.promo_codes import has_code_to_give
 from services.messaging.quiet_hours import quiet_until
 from services.stores.settings import store_quiet_hours
 
-CONTACT_FIELD = {"email": "email", "sms": "phone", "whatsapp": "phone"}
-
-
-@dataclass(frozen=True)
-class GateInput:
-    store_id: str
-    workflow_id: str
-    run_key: str
-    flow: str
-    channel: str
-    customer_id: str | None
-    cart_id: str | None
-    config: FlowConfig
-    product_id: str | None = None
-    order_id: str | None = None
-    now: datetime | None = None  # the run's clock, for quiet hours
-    step: int | None = None
-    flow_version: int | None = None  # the version the run pinned
-
 
 @dataclass(frozen=True)
 class GateVerdict:
-    reason: str | None = None
+    reason: GateReason | None = None
     hold_until: datetime | None = None
     # The rows the gate read. Holding the verdict keeps them in the session's identity map
     # (which holds rows weakly), so the send in the same transaction does not read them again.
     read: tuple[object, ...] = field(default=(), compare=False, repr=False)
 
 
-async def check_send_gate(session: AsyncSession, gate: GateInput) -> GateVerdict:
+async def check_send_gate(session: AsyncSession, gate: StepRequest) -> GateVerdict:
     """Send (an empty verdict), suppress with a reason, or hold until a time."""
     customer = (
         await session.get(Customer, (gate.store_id, gate.customer_id)) if gate.customer_id else None
     )
     if customer is not None and customer.erased_at is not None:
-        return GateVerdict("erased")
+        return GateVerdict(GateReason.ERASED)
     cart = await session.get(Cart, (gate.store_id, gate.cart_id)) if gate.cart_id else None
     store, switched_off = await _store_and_switch(session, gate)
     reason = await _flow_reason(session, gate, cart)
     if reason is None and switched_off:
-        reason = "flow_disabled"
-    if reason is None and (customer is None or not getattr(customer, CONTACT_FIELD[gate.channel])):
-        reason = "no_contact"
+        reason = GateReason.FLOW_DISABLED
+    if reason is None and (customer is None or not getattr(customer, gate.channel.contact_field)):
+        reason = GateReason.NO_CONTACT
     if reason is None and not getattr(customer, f"consent_{gate.channel}"):
-        reason = "no_consent"
+        reason = GateReason.NO_CONSENT
     if reason is None:
         reason = await _product_reason(session, gate, cart)
     if reason is None:
         reason = await _frequency_reason(session, gate)
-    rule_id = gate.config.steps[gate.step].promo_code_rule_id if gate.step is not None else None
+    rule_id = gate.flow_config.steps[gate.step].promo_code_rule_id
     if reason is None and rule_id and not await has_code_to_give(session, gate.store_id, rule_id):
-        reason = "no_promo_code"
+        reason = GateReason.NO_PROMO_CODE
     if reason is not None:
         return GateVerdict(reason)
     assert customer is not None
@@ -72,19 +53,15 @@ async def check_send_gate(session: AsyncSession, gate: GateInput) -> GateVerdict
     return GateVerdict(hold_until=hold_until, read=(customer, cart, store))
 
 
-async def _store_and_switch(session: AsyncSession, gate: GateInput) -> tuple[Store | None, bool]:
+async def _store_and_switch(session: AsyncSession, gate: StepRequest) -> tuple[Store | None, bool]:
     """The store (its settings are read at send time) and whether staff turned the flow off
     since the run started, in one query. Off at any version after the pinned one counts, so
     turning the flow back on affects new runs only."""
-    switched_off = (
-        exists().where(
-            FlowVersion.store_id == gate.store_id,
-            FlowVersion.kind == gate.flow,
-            FlowVersion.version > gate.flow_version,
-            FlowVersion.config["enabled"].as_boolean().is_(False),
-        )
-        if gate.flow_version is not None
-        else false()
+    switched_off = exists().where(
+        FlowVersion.store_id == gate.store_id,
+        FlowVersion.kind == gate.flow,
+        FlowVersion.version > gate.flow_version,
+        FlowVersion.config["enabled"].as_boolean().is_(False),
     )
     row = (
         await session.execute(select(Store, switched_off).where(Store.id == gate.store_id))
@@ -92,28 +69,32 @@ async def _store_and_switch(session: AsyncSession, gate: GateInput) -> tuple[Sto
     return (row[0], bool(row[1])) if row is not None else (None, False)
 
 
-async def _flow_reason(session: AsyncSession, gate: GateInput, cart: Cart | None) -> str | None:
+async def _flow_reason(
+    session: AsyncSession, gate: StepRequest, cart: Cart | None
+) -> GateReason | None:
     """What ends the run: the customer bought, the cart was cleared, the order was cancelled."""
-    if gate.flow == "return_purchase":
+    if gate.flow == FlowKind.RETURN_PURCHASE:
         order = await session.get(Order, (gate.store_id, gate.order_id))
         if order is not None and order.status in ("cancelled", "refunded"):
-            return "order_cancelled"
+            return GateReason.ORDER_CANCELLED
         return None
     if cart is not None and cart.ordered_at is not None:
-        return "converted"
+        return GateReason.CONVERTED
     run_started = (
         select(RecoveryRun.started_at)
         .where(RecoveryRun.store_id == gate.store_id, RecoveryRun.workflow_id == gate.workflow_id)
         .scalar_subquery()
     )
     if await _ordered_since(session, gate, run_started):  # no run row: nothing matches
-        return "converted"
+        return GateReason.CONVERTED
     if cart is not None and not cart.items:
-        return "cart_empty"
+        return GateReason.CART_EMPTY
     return None
 
 
-async def _product_reason(session: AsyncSession, gate: GateInput, cart: Cart | None) -> str | None:
+async def _product_reason(
+    session: AsyncSession, gate: StepRequest, cart: Cart | None
+) -> GateReason | None:
     """The cart's products (all of them) or the viewed product can no longer be bought. A
     product the catalog mirror has not heard of counts as available."""
     if gate.product_id is not None:
@@ -131,32 +112,32 @@ async def _product_reason(session: AsyncSession, gate: GateInput, cart: Cart | N
             or_(Product.available.is_(False), Product.deleted_at.is_not(None)),
         )
     )
-    return "product_unavailable" if (gone or 0) >= len(product_ids) else None
+    return GateReason.PRODUCT_UNAVAILABLE if (gone or 0) >= len(product_ids) else None
 
 
-async def _frequency_reason(session: AsyncSession, gate: GateInput) -> str | None:
+async def _frequency_reason(session: AsyncSession, gate: StepRequest) -> GateReason | None:
     now = datetime.now(UTC)
-    windows = gate.config.suppression
+    windows = gate.flow_config.suppression
     order_since = now - timedelta(seconds=windows.recent_order_window_seconds)
-    if gate.flow == "return_purchase":
+    if gate.flow == FlowKind.RETURN_PURCHASE:
         # The customer already came back after this order: the incentive is moot.
         this = await session.get(Order, (gate.store_id, gate.order_id))
         order_since = (
             max(order_since, this.placed_at + timedelta(microseconds=1)) if this else order_since
         )
     if windows.recent_order_window_seconds and await _ordered_since(session, gate, order_since):
-        return "recent_order"
+        return GateReason.RECENT_ORDER
     message_since = now - timedelta(seconds=windows.similar_message_window_seconds)
     if windows.similar_message_window_seconds and await _similar_message_since(
         session, gate, message_since
     ):
-        return "recent_similar_message"
+        return GateReason.RECENT_SIMILAR_MESSAGE
     return None
 
 
-def _quiet_hours(gate: GateInput, customer: Customer, store: Store | None) -> datetime | None:
+def _quiet_hours(gate: StepRequest, customer: Customer, store: Store | None) -> datetime | None:
     """The flow's quiet hours, else the store's default ones."""
-    quiet = gate.config.quiet_hours or store_quiet_hours(store)
+    quiet = gate.flow_config.quiet_hours or store_quiet_hours(store)
     if quiet is None:
         return None
     timezone = customer.timezone or (store.timezone if store else "UTC")
@@ -164,7 +145,7 @@ def _quiet_hours(gate: GateInput, customer: Customer, store: Store | None) -> da
 
 
 async def _ordered_since(
-    session: AsyncSession, gate: GateInput, since: datetime | ScalarSelect[datetime]
+    session: AsyncSession, gate: StepRequest, since: datetime | ScalarSelect[datetime]
 ) -> bool:
     if gate.customer_id is None:
         return False
@@ -180,7 +161,7 @@ async def _ordered_since(
     return bool(await session.scalar(query))
 
 
-async def _similar_message_since(session: AsyncSession, gate: GateInput, since: datetime) -> bool:
+async def _similar_message_since(session: AsyncSession, gate: StepRequest, since: datetime) -> bool:
     """A message of the same flow went to this customer from another run within the window."""
     query = select(
         exists().where(
@@ -188,7 +169,9 @@ async def _similar_message_since(session: AsyncSession, gate: GateInput, since: 
             Message.customer_id == gate.customer_id,
             Message.flow == gate.flow,
             # `unknown`: the provider may have taken it, so it counts against the cap.
-            Message.status.in_(("unknown", "sent", "delivered")),
+            Message.status.in_(
+                (MessageStatus.UNKNOWN, MessageStatus.SENT, MessageStatus.DELIVERED)
+            ),
             Message.sent_at >= since,
             Message.idempotency_key.not_like(f"{gate.workflow_id}:{gate.run_key}:%"),
         )

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flow_contract import Channel, FlowKind, GateReason, MessageStatus
 from models import Message
 from services.ids import new_id
 
@@ -20,9 +21,9 @@ class StepRef:
     store_id: str
     workflow_id: str
     run_key: str
-    flow: str
+    flow: FlowKind
     step: int
-    channel: str
+    channel: Channel
     customer_id: str | None
 
     @property
@@ -37,7 +38,11 @@ async def find_step(session: AsyncSession, ref: StepRef) -> Message | None:
 
 
 async def record_step(
-    session: AsyncSession, ref: StepRef, *, status: str, reason: str | None = None
+    session: AsyncSession,
+    ref: StepRef,
+    *,
+    status: MessageStatus,
+    reason: GateReason | None = None,
 ) -> Message:
     """Insert the step's row once; later calls return the row already there."""
     now = datetime.now(UTC)
@@ -93,11 +98,13 @@ async def mark_send_started(
     )
 
 
-async def mark_suppressed(session: AsyncSession, message_id: str, reason: str) -> None:
+async def mark_suppressed(session: AsyncSession, message_id: str, reason: GateReason) -> None:
     await session.execute(
         update(Message)
         .where(Message.id == message_id)
-        .values(status="suppressed", suppression_reason=reason, updated_at=datetime.now(UTC))
+        .values(
+            status=MessageStatus.SUPPRESSED, suppression_reason=reason, updated_at=datetime.now(UTC)
+        )
     )
 
 
@@ -115,8 +122,13 @@ async def mark_sent(
     now = datetime.now(UTC)
     await session.execute(
         update(Message)
-        .where(Message.id == message_id, Message.status == "pending")
-        .values(status="sent", provider_message_id=provider_message_id, sent_at=now, updated_at=now)
+        .where(Message.id == message_id, Message.status == MessageStatus.PENDING)
+        .values(
+            status=MessageStatus.SENT,
+            provider_message_id=provider_message_id,
+            sent_at=now,
+            updated_at=now,
+        )
     )
 
 
@@ -127,8 +139,8 @@ async def mark_unknown(session: AsyncSession, message_id: str) -> None:
     now = datetime.now(UTC)
     await session.execute(
         update(Message)
-        .where(Message.id == message_id, Message.status == "pending")
-        .values(status="unknown", sent_at=now, updated_at=now)
+        .where(Message.id == message_id, Message.status == MessageStatus.PENDING)
+        .values(status=MessageStatus.UNKNOWN, sent_at=now, updated_at=now)
     )
     log.warning("message outcome unknown", extra={"message_id": message_id})
 
@@ -152,7 +164,7 @@ async def mark_failed(
         update(Message)
         .where(Message.id == message_id)
         .values(
-            status="failed",
+            status=MessageStatus.FAILED,
             failure_code=code[:40],
             failure_reason=detail[:500] if detail else None,
             provider=provider,

@@ -10,6 +10,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flow_contract import MessageStatus
 from integrations.sendgrid_email import MESSAGE_ID_ARG, STORE_ID_ARG
 from integrations.twilio_messaging import UNSUBSCRIBED
 from models import Message, WebhookReceipt
@@ -19,17 +20,23 @@ log = logging.getLogger("shopstar.provider_events")
 
 # A status only moves up: a late "sent" never undoes "delivered", nor "failed" a delivery.
 # `unknown` (the provider may have the message, it did not answer) is settled by any report.
-STATUS_RANK = {"pending": 0, "unknown": 1, "sent": 2, "failed": 3, "delivered": 4}
+STATUS_RANK = {
+    MessageStatus.PENDING: 0,
+    MessageStatus.UNKNOWN: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.FAILED: 3,
+    MessageStatus.DELIVERED: 4,
+}
 TWILIO_STATUS = {
-    "accepted": "sent",
-    "scheduled": "sent",
-    "queued": "sent",
-    "sending": "sent",
-    "sent": "sent",
-    "delivered": "delivered",
-    "read": "delivered",
-    "undelivered": "failed",
-    "failed": "failed",
+    "accepted": MessageStatus.SENT,
+    "scheduled": MessageStatus.SENT,
+    "queued": MessageStatus.SENT,
+    "sending": MessageStatus.SENT,
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.DELIVERED,
+    "undelivered": MessageStatus.FAILED,
+    "failed": MessageStatus.FAILED,
 }
 OPT_OUT_WORDS = {"STOP", "UNSUBSCRIBE", "END", "QUIT", "STOPALL", "REVOKE", "OPTOUT", "CANCEL"}
 OPT_IN_WORDS = {"START", "YES", "UNSTOP"}
@@ -49,12 +56,12 @@ class EventCounts:
 
 
 async def advance_status(
-    session: AsyncSession, message_id: str, status: str, failure_code: str | None = None
+    session: AsyncSession, message_id: str, status: MessageStatus, failure_code: str | None = None
 ) -> bool:
     """Move the message to `status` unless it is already there or further; True if it moved."""
     rank = case(STATUS_RANK, value=Message.status, else_=len(STATUS_RANK))
     values: dict[str, Any] = {"status": status, "updated_at": datetime.now(UTC)}
-    if status == "failed":
+    if status == MessageStatus.FAILED:
         values["failure_code"] = failure_code
     result = await session.execute(
         update(Message)
@@ -196,14 +203,14 @@ async def _apply_sendgrid_event(
 ) -> None:
     kind = str(event.get("event", ""))
     if kind in SENDGRID_DELIVERED:
-        await advance_status(session, message.id, "delivered")
+        await advance_status(session, message.id, MessageStatus.DELIVERED)
     elif kind in SENDGRID_ACCEPTED:
-        await advance_status(session, message.id, "sent")
+        await advance_status(session, message.id, MessageStatus.SENT)
     elif kind == "bounce":
         code = "blocked" if event.get("type") == "blocked" else "bounce"
-        await advance_status(session, message.id, "failed", code)
+        await advance_status(session, message.id, MessageStatus.FAILED, code)
     elif kind == "dropped":
-        await advance_status(session, message.id, "failed", "dropped")
+        await advance_status(session, message.id, MessageStatus.FAILED, "dropped")
     reason = str(event.get("reason", "")).lower()
     withdraws = kind in SENDGRID_WITHDRAWS or (
         kind == "dropped" and any(r in reason for r in DROPPED_WITHDRAWS)

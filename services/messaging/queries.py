@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flow_contract import MessageStatus
 from models import Message
 from services.pagination import decode_cursor, encode_cursor
 
@@ -15,7 +16,7 @@ async def list_messages(
     *,
     customer_id: str | None,
     flow: str | None,
-    status: str | None,
+    status: MessageStatus | None,
     limit: int,
     cursor: str | None,
 ) -> tuple[Sequence[Message], str | None]:

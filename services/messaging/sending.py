@@ -11,14 +11,15 @@ that may have reached the provider but got no answer (a read timeout, a dropped 
 the row `unknown`: it is not sent again either, and the provider's callback settles it."""
 
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flow_contract import Channel, GateReason, MessageStatus, StepRequest
 from integrations.messaging import OutgoingMessage, PermanentSendError
 from models import Customer, Store
 from services.messaging.consent import set_customer_consent
 from services.messaging.content import message_scope
-from services.messaging.gate import CONTACT_FIELD
 from services.messaging.log import (
     clear_send_started,
     mark_failed,
@@ -29,7 +30,7 @@ from services.messaging.log import (
     record_step,
 )
 from services.messaging.promo_codes import issue_code
-from services.messaging.steps import StepContext
+from services.messaging.steps import step_ref
 from services.messaging.templates import TemplateFailure, TemplateRenderer, shared_renderer
 from services.stores.settings import StoreDefaults, as_defaults, effective_settings
 
@@ -37,39 +38,39 @@ from services.stores.settings import StoreDefaults, as_defaults, effective_setti
 @dataclass(frozen=True)
 class PreparedSend:
     message_id: str
-    # "ready" to hand over, else the step's final status ("sent", "failed", ...).
-    status: str
+    # "ready" to hand over, else the step's final status (sent, failed, ...).
+    status: MessageStatus | Literal["ready"]
     message: OutgoingMessage | None = None
     failure: PermanentSendError | None = None
 
 
 async def prepare_send(
     session: AsyncSession,
-    ctx: StepContext,
+    ctx: StepRequest,
     provider_name: str,
     defaults: StoreDefaults | str,
     renderer: TemplateRenderer | None = None,
 ) -> PreparedSend:
-    row = await record_step(session, ctx.ref(), status="pending")
-    if row.status == "failed":
+    row = await record_step(session, step_ref(ctx), status=MessageStatus.PENDING)
+    if row.status == MessageStatus.FAILED:
         earlier = PermanentSendError(row.failure_code or "failed", "refused on an earlier attempt")
-        return PreparedSend(row.id, "failed", failure=earlier)
-    if row.status != "pending":
-        return PreparedSend(row.id, row.status)
+        return PreparedSend(row.id, MessageStatus.FAILED, failure=earlier)
+    if row.status != MessageStatus.PENDING:
+        return PreparedSend(row.id, MessageStatus(row.status))
     if row.send_started_at is not None:
         await mark_sent(session, row.id, provider_message_id=None)
-        return PreparedSend(row.id, "sent")
+        return PreparedSend(row.id, MessageStatus.SENT)
     customer = await session.get(Customer, (ctx.store_id, ctx.customer_id))
     assert customer is not None  # the gate checked it
-    step = ctx.config.steps[ctx.step]
+    step = ctx.flow_config.steps[ctx.step]
     if step.promo_code_rule_id and row.promo_code is None:
         code = await issue_code(
             session, ctx.store_id, step.promo_code_rule_id, customer.customer_id
         )
         if code is None:
             # The last code went to someone else since the gate looked.
-            await mark_suppressed(session, row.id, "no_promo_code")
-            return PreparedSend(row.id, "suppressed")
+            await mark_suppressed(session, row.id, GateReason.NO_PROMO_CODE)
+            return PreparedSend(row.id, MessageStatus.SUPPRESSED)
         row.promo_code = code
     # The store's settings as they are now (runs in flight included); the gate read the row in
     # this transaction, so this is no second query.
@@ -111,7 +112,7 @@ async def prepare_send(
             body="",
             detail=exc.message,
         )
-        return PreparedSend(row.id, "failed", failure=refusal)
+        return PreparedSend(row.id, MessageStatus.FAILED, failure=refusal)
     subject, body = rendered.get("subject"), rendered["body"]
     variables = {
         k.removeprefix("variables."): v for k, v in rendered.items() if k.startswith("variables.")
@@ -123,15 +124,15 @@ async def prepare_send(
     message = OutgoingMessage(
         message_id=row.id,
         channel=ctx.channel,
-        to=getattr(customer, CONTACT_FIELD[ctx.channel]),
+        to=getattr(customer, ctx.channel.contact_field),
         subject=subject,
         body=body,
         content_sid=template.content_sid,
         content_variables=variables or None,
         store_id=ctx.store_id,
         sender=sender,
-        sender_name=own.email_from.name if ctx.channel == "email" else None,
-        reply_to=own.reply_to if ctx.channel == "email" else None,
+        sender_name=own.email_from.name if ctx.channel == Channel.EMAIL else None,
+        reply_to=own.reply_to if ctx.channel == Channel.EMAIL else None,
     )
     return PreparedSend(row.id, "ready", message=message)
 
@@ -142,7 +143,7 @@ async def record_sent(session: AsyncSession, message_id: str, provider_message_i
 
 async def record_refusal(
     session: AsyncSession,
-    ctx: StepContext,
+    ctx: StepRequest,
     message: OutgoingMessage,
     refusal: PermanentSendError,
     provider_name: str,
@@ -166,11 +167,11 @@ async def record_unknown(session: AsyncSession, message_id: str) -> None:
 
 
 async def record_step_error(
-    session: AsyncSession, ctx: StepContext, provider_name: str, code: str, reason: str
+    session: AsyncSession, ctx: StepRequest, provider_name: str, code: str, reason: str
 ) -> None:
     """The engine could not decide or prepare the step, and will not try again."""
-    row = await record_step(session, ctx.ref(), status="pending")
-    if row.status == "pending" and row.send_started_at is None:
+    row = await record_step(session, step_ref(ctx), status=MessageStatus.PENDING)
+    if row.status == MessageStatus.PENDING and row.send_started_at is None:
         await mark_failed(
             session,
             row.id,

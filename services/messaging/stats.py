@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flow_contract import MessageStatus
 from models import Conversion, Message, Order
 from services.messaging.flows import check_kind
 
@@ -44,14 +45,14 @@ async def flow_stats(
     )
     for n, status, reason, count in counts:
         row = step(n)
-        if status == "suppressed":
+        if status == MessageStatus.SUPPRESSED:
             row["suppressed"][reason] = row["suppressed"].get(reason, 0) + count
-        elif status in ("sent", "delivered"):
+        elif status in (MessageStatus.SENT, MessageStatus.DELIVERED):
             row["sent"] += count
-            row["delivered"] += count if status == "delivered" else 0
-        elif status == "failed":
+            row["delivered"] += count if status == MessageStatus.DELIVERED else 0
+        elif status == MessageStatus.FAILED:
             row["failed"] += count
-        elif status == "unknown":  # handed over, no answer yet: not counted as sent
+        elif status == MessageStatus.UNKNOWN:  # handed over, no answer yet: not counted as sent
             row["unknown"] += count
     # A cancelled or fully refunded order is no conversion; a partly refunded one counts what
     # the store kept.

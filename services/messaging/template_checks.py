@@ -4,9 +4,9 @@ template that would fail every send is a 422 naming its step and field instead."
 
 from typing import Any
 
+from flow_contract import FlowConfig, FlowStep
 from services.errors import invalid_field
 from services.messaging.content import tracked_link
-from services.messaging.flow_config import FlowConfig, FlowStep
 from services.messaging.templates import (
     TemplateFailure,
     TemplateRenderer,

@@ -12,11 +12,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flow_contract import QuietHours
 from models import Store, StoreSettingsChange
 from services.errors import NotFound, invalid_field
 from services.events.types import TimeZone
 from services.ids import new_id
-from services.messaging.flow_config import QuietHours
 from services.pagination import fetch_page
 
 if TYPE_CHECKING:

@@ -14,13 +14,13 @@ from api.main import create_app
 from config import Settings
 from devstack.fake_providers import Callback, FakeProviders
 from devstack.temporal import free_port
+from flow_contract import FlowConfig, FlowKind, StepRequest
 from integrations.messaging import TransientSendError
 from models.database import SessionMaker
-from services.messaging.flow_config import FlowConfig
 from tests.conftest import StoreKeys
 from tests.integrations.rows import add_customer, message_row
 from worker import message_provider
-from workflows.types import SendResult, StepRequest
+from workflows.types import SendResult
 
 PUBLIC = "https://engine.test"
 TEMPLATES = {
@@ -68,7 +68,7 @@ def step(store_id: str, channel: str) -> StepRequest:
         store_id=store_id,
         workflow_id=f"cart:{store_id}:k_1",
         run_key="r1",
-        flow="abandoned_cart",
+        flow=FlowKind.ABANDONED_CART,
         flow_version=1,
         step=0,
         customer_id="c_1",

@@ -13,14 +13,13 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.flow_steps import FlowActivities
 from config import Settings
+from flow_contract import FlowConfig, FlowKind, StepRequest
 from integrations.messaging import OutgoingMessage, PermanentSendError, TransientSendError
 from integrations.twilio_messaging import TwilioProvider
 from models.database import SessionMaker
-from services.messaging.flow_config import FlowConfig
 from tests.conftest import StoreKeys
 from tests.integrations.rows import add_customer, customer_row, message_row
 from worker import message_provider
-from workflows.types import StepRequest
 
 ACCOUNT = "AC0123456789abcdef0123456789abcdef"
 MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
@@ -116,7 +115,7 @@ def step(store_id: str, config: FlowConfig, run_key: str) -> StepRequest:
         store_id=store_id,
         workflow_id=f"cart:{store_id}:k_1",
         run_key=run_key,
-        flow="abandoned_cart",
+        flow=FlowKind.ABANDONED_CART,
         flow_version=1,
         step=0,
         customer_id="c_1",

@@ -2,26 +2,26 @@
 
 import httpx
 
+from flow_contract import FlowConfig, FlowKind, StepRequest
 from integrations.messaging import PermanentSendError
 from models import Customer, Message
 from models.database import SessionMaker
-from services.messaging.flow_config import FlowConfig
 from services.messaging.sending import prepare_send, record_refusal, record_sent, release_send
-from services.messaging.steps import StepContext
 from tests.conftest import StoreKeys
 from tests.workflows.journey import TWO_STEP_FLOW, cart, post, product, shopper
 
 
-def context(store_id: str, run_key: str = "r1", step: int = 0) -> StepContext:
-    return StepContext(
+def context(store_id: str, run_key: str = "r1", step: int = 0) -> StepRequest:
+    return StepRequest(
         store_id=store_id,
         workflow_id=f"cart:{store_id}:k_1",
         run_key=run_key,
-        flow="abandoned_cart",
+        flow=FlowKind.ABANDONED_CART,
+        flow_version=1,
         step=step,
         customer_id="c_1",
         cart_id="k_1",
-        config=FlowConfig.model_validate(TWO_STEP_FLOW),
+        flow_config=FlowConfig.model_validate(TWO_STEP_FLOW),
     )
 
 

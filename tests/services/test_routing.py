@@ -2,13 +2,18 @@
 
 from typing import Any
 
+from flow_contract import CartActivity, FlowConfig, FlowKind, ProductView
 from services.events.routing import EventRow, Operation, RoutingContext, plan_operations
-from services.messaging.flow_config import FlowConfig, default_flow
+from services.messaging.flow_config import default_flow
 
-CART_FLOW = default_flow("abandoned_cart").model_copy(update={"enabled": True})
-BROWSE_FLOW = default_flow("browse_reminder").model_copy(update={"enabled": True})
-RETURN_FLOW = default_flow("return_purchase").model_copy(update={"enabled": True})
-ALL = {"abandoned_cart": CART_FLOW, "browse_reminder": BROWSE_FLOW, "return_purchase": RETURN_FLOW}
+CART_FLOW = default_flow(FlowKind.ABANDONED_CART).model_copy(update={"enabled": True})
+BROWSE_FLOW = default_flow(FlowKind.BROWSE_REMINDER).model_copy(update={"enabled": True})
+RETURN_FLOW = default_flow(FlowKind.RETURN_PURCHASE).model_copy(update={"enabled": True})
+ALL = {
+    FlowKind.ABANDONED_CART: CART_FLOW,
+    FlowKind.BROWSE_REMINDER: BROWSE_FLOW,
+    FlowKind.RETURN_PURCHASE: RETURN_FLOW,
+}
 
 
 def cart_event(
@@ -36,20 +41,20 @@ def view_event(seq: int, product_id: str = "p1", customer_id: str = "c1") -> Eve
     return EventRow(seq, "s1", f"e{seq}", "product.viewed", data)
 
 
-def context(flows: dict[str, FlowConfig] | None = None, **kw: Any) -> RoutingContext:
+def context(flows: dict[FlowKind, FlowConfig] | None = None, **kw: Any) -> RoutingContext:
     enabled = ALL if flows is None else flows
     return RoutingContext(flows={("s1", k): (3, f) for k, f in enabled.items()}, **kw)
 
 
 def signals(ops: list[Operation]) -> list[str | None]:
-    return [op.signal for op in ops]
+    return [op.signal_name for op in ops]
 
 
 def test_several_updates_of_one_cart_become_one_signal_with_the_newest_state() -> None:
     plan = plan_operations([cart_event(1), cart_event(2, qty=3), cart_event(3, qty=5)], context())
     assert list(plan) == ["cart:s1:k1"]
     (op,) = plan["cart:s1:k1"]
-    assert (op.payload["seq"], op.payload["event_id"], op.payload["item_count"]) == (3, "e3", 5)
+    assert op.signal == CartActivity(event_id="e3", seq=3, item_count=5, customer_id="c1")
     assert op.start is not None and (op.start.kind, op.start.flow_version) == ("abandoned_cart", 3)
 
 
@@ -83,7 +88,7 @@ def test_no_run_starts_without_items_customer_or_an_enabled_flow() -> None:
     anonymous = plan_operations([cart_event(1, customer_id=None)], context())["cart:s1:k1"][0]
     disabled = plan_operations([cart_event(1)], context(flows={}))["cart:s1:k1"][0]
     for op in (cleared, anonymous, disabled):
-        assert op.signal == "cart_updated" and op.start is None
+        assert op.signal_name == "cart_updated" and op.start is None
 
 
 def test_a_cart_whose_customer_is_known_from_earlier_events_starts_a_run() -> None:
@@ -95,7 +100,7 @@ def test_a_cart_whose_customer_is_known_from_earlier_events_starts_a_run() -> No
 def test_product_views_of_a_customer_coalesce_into_the_newest() -> None:
     plan = plan_operations([view_event(1, "p1"), view_event(2, "p2")], context())
     (op,) = plan["browse:s1:c1"]
-    assert op.payload["product_id"] == "p2"
+    assert isinstance(op.signal, ProductView) and op.signal.product_id == "p2"
     assert op.start is not None and op.start.product_id == "p2"
 
 

@@ -7,8 +7,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from config import Settings
+from flow_contract import CartActivity, FlowConfig
 from relay import Relay
-from services.messaging.flow_config import FlowConfig
 from tests.conftest import StoreKeys
 from tests.workflows.journey import (
     TWO_STEP_FLOW,
@@ -21,7 +21,7 @@ from tests.workflows.journey import (
     shopper,
 )
 from workflows.abandoned_cart import AbandonedCartWorkflow
-from workflows.types import AbandonedCartInput, CartActivity
+from workflows.types import AbandonedCartInput
 
 
 async def test_a_busy_cart_continues_as_new_and_keeps_its_state(
