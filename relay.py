@@ -97,6 +97,8 @@ class Relay:
         self._poll_seconds = poll_seconds
         self._listen_url = listen_url
         self._wake = asyncio.Event()
+        # Set while LISTEN is active: from then on a stored event wakes the relay at once.
+        self.listening = asyncio.Event()
 
     async def run(self) -> None:
         """Deliver until cancelled: woken by NOTIFY, with polling as the fallback."""
@@ -104,6 +106,9 @@ class Relay:
         backoff = 0.5
         try:
             while True:
+                # Cleared before the batch, not after: a NOTIFY that arrives while it is
+                # delivered wakes the next round instead of being lost until the next poll.
+                self._wake.clear()
                 try:
                     delivered = await self.deliver_batch()
                     await self.retry_set_aside()
@@ -115,7 +120,6 @@ class Relay:
                     backoff = min(backoff * 2, 10.0)
                     continue
                 if delivered == 0:
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
         finally:
@@ -268,9 +272,12 @@ class Relay:
                     self._listen_url, autocommit=True
                 ) as conn:
                     await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.listening.set()
+                    self._wake.set()  # anything stored before LISTEN is delivered too
                     async for _ in conn.notifies():
                         self._wake.set()
             except psycopg.Error as exc:
+                self.listening.clear()
                 log.warning("relay: LISTEN connection lost", exc_info=exc)
                 await asyncio.sleep(1.0)
 

@@ -14,7 +14,6 @@ import httpx
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -26,6 +25,7 @@ from devstack.postgres import start_postgres
 from devstack.temporal import SEARCH_ATTRIBUTES, binary, free_port
 from models.database import SessionMaker, create_engine, create_sessionmaker
 from relay import Relay
+from services.messaging.templates import TemplateRenderer
 from worker import build_worker
 
 OPERATOR = "test-operator-token"
@@ -123,23 +123,34 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="session")
+def renderer() -> TemplateRenderer:
+    """The render processes, started once: a worker per test would start its own otherwise."""
+    return TemplateRenderer(processes=2)
+
+
+@pytest.fixture
+def task_queue() -> str:
+    """Each Temporal test on a task queue of its own (the samples' habit): a run a test starts is
+    only ever picked up by that test's worker."""
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
 async def worker(
-    temporal_env: WorkflowEnvironment, sessionmaker: SessionMaker, settings: Settings
+    temporal_env: WorkflowEnvironment,
+    sessionmaker: SessionMaker,
+    settings: Settings,
+    task_queue: str,
+    renderer: TemplateRenderer,
 ) -> AsyncIterator[Worker]:
-    worker = build_worker(temporal_env.client, sessionmaker, settings)
-    async with worker:
+    own = settings.model_copy(update={"task_queue": task_queue})
+    async with build_worker(temporal_env.client, sessionmaker, own, renderer) as worker:
         yield worker
 
 
 @pytest.fixture
-def relay(
-    temporal_env: WorkflowEnvironment, sessionmaker: SessionMaker, settings: Settings
-) -> Relay:
-    return relay_for(temporal_env.client, sessionmaker, settings)
-
-
-def relay_for(client: Client, sessionmaker: SessionMaker, settings: Settings) -> Relay:
-    return Relay(sessionmaker, client, task_queue=settings.task_queue, batch_size=500)
+def relay(temporal_env: WorkflowEnvironment, sessionmaker: SessionMaker, task_queue: str) -> Relay:
+    return Relay(sessionmaker, temporal_env.client, task_queue=task_queue, batch_size=500)
 
 
 def event(

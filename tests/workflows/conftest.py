@@ -1,7 +1,6 @@
 """Fixtures of the workflow tests that send for real: the fake providers, and a worker that
 sends through them on a task queue of its own, with its relay."""
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -11,7 +10,7 @@ from config import Settings
 from devstack.fake_providers import FakeProviders
 from models.database import SessionMaker
 from relay import Relay
-from tests.conftest import relay_for
+from services.messaging.templates import TemplateRenderer
 from worker import build_worker
 
 
@@ -28,10 +27,10 @@ async def sending(
     settings: Settings,
     sessionmaker: SessionMaker,
     temporal_env: WorkflowEnvironment,
+    task_queue: str,
+    renderer: TemplateRenderer,
 ) -> AsyncIterator[Relay]:
     """A worker that sends through the fakes, on its own task queue, and its relay."""
-    real = settings.model_copy(
-        update={**providers.settings(), "task_queue": f"sending-{uuid.uuid4().hex[:8]}"}
-    )
-    async with build_worker(temporal_env.client, sessionmaker, real):
-        yield relay_for(temporal_env.client, sessionmaker, real)
+    real = settings.model_copy(update={**providers.settings(), "task_queue": task_queue})
+    async with build_worker(temporal_env.client, sessionmaker, real, renderer):
+        yield Relay(sessionmaker, temporal_env.client, task_queue=task_queue, batch_size=500)

@@ -5,10 +5,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from models import Event
+from models.database import SessionMaker
 from relay import Relay
 from tests.conftest import StoreKeys, event
 
@@ -44,6 +47,13 @@ async def deliver(relay: Relay) -> int:
     while delivered := await relay.deliver_batch():
         total += delivered
     return total
+
+
+async def undelivered(sessionmaker: SessionMaker, store_id: str) -> int:
+    """This store's events the relay has not handed to Temporal yet."""
+    async with sessionmaker() as session:
+        query = select(func.count()).where(Event.store_id == store_id, Event.delivered_at.is_(None))
+        return int(await session.scalar(query) or 0)
 
 
 async def enable_flow(

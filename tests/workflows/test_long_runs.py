@@ -43,7 +43,7 @@ async def test_a_busy_cart_continues_as_new_and_keeps_its_state(
         signals_per_run=3,
     )
     handle = await temporal_env.client.start_workflow(
-        AbandonedCartWorkflow.run, inp, id=workflow_id, task_queue=settings.task_queue
+        AbandonedCartWorkflow.run, inp, id=workflow_id, task_queue=worker.task_queue
     )
     for seq in range(1, 8):
         await handle.signal(

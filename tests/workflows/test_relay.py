@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -16,7 +16,7 @@ from models import Event
 from models.database import SessionMaker
 from relay import Relay
 from tests.conftest import StoreKeys
-from tests.workflows.journey import cart, deliver, enable_flow, post, product, shopper
+from tests.workflows.journey import cart, deliver, enable_flow, post, product, shopper, undelivered
 
 
 @pytest.fixture
@@ -31,12 +31,6 @@ async def dev_server(tmp_path: Path) -> AsyncIterator[TemporalDevServer]:
     await server.wait_ready()
     yield server
     server.stop()
-
-
-async def undelivered(sessionmaker: SessionMaker, store_id: str) -> int:
-    async with sessionmaker() as session:
-        query = select(func.count()).where(Event.store_id == store_id, Event.delivered_at.is_(None))
-        return int(await session.scalar(query) or 0)
 
 
 async def signalled_seqs(client: Client, workflow_id: str) -> list[int]:
@@ -71,7 +65,7 @@ async def test_events_accepted_while_temporal_is_down_are_delivered_after_restar
     assert await undelivered(sessionmaker, store.id) == 3
     dev_server.start()
     await dev_server.wait_ready()
-    assert await deliver(relay) >= 3
+    await deliver(relay)
     assert await undelivered(sessionmaker, store.id) == 0
     # The two updates of k_1 were coalesced into the newest one; k_2 has its own run.
     async with sessionmaker() as session:
@@ -102,7 +96,7 @@ async def test_a_running_relay_is_woken_by_new_events(
     await enable_flow(api, store)
     task = asyncio.create_task(relay.run())
     try:
-        await asyncio.sleep(1)  # let it drain what is there and start listening
+        await asyncio.wait_for(relay.listening.wait(), 30)
         await post(api, store, shopper(), product(), cart())
         for _ in range(200):
             if await undelivered(sessionmaker, store.id) == 0:
