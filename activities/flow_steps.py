@@ -9,7 +9,6 @@ from temporalio.exceptions import ApplicationError
 
 from flow_contract import (
     STEP_MAX_ATTEMPTS,
-    GateReason,
     MessageStatus,
     RunClosed,
     StepOutcome,
@@ -69,8 +68,9 @@ class FlowActivities:
                     return StepOutcome(MessageStatus.SUPPRESSED, verdict.reason)
                 if verdict.hold_until is not None:
                     return StepOutcome(MessageStatus.PENDING, hold_until=verdict.hold_until)
+                assert verdict.rows is not None  # neither a "no" nor a hold: it goes
                 prepared = await prepare_send(
-                    session, req, sender.name, self._defaults, self._renderer
+                    session, req, verdict.rows, sender.name, self._defaults, self._renderer
                 )
         except Exception as exc:
             await self._fail_for_good(req, sender.name, exc)
@@ -129,9 +129,7 @@ class FlowActivities:
                 non_retryable=True,
             )
         assert prepared.status != "ready"
-        # The last code went to someone else since the gate looked.
-        reason = GateReason.NO_PROMO_CODE if prepared.status == MessageStatus.SUPPRESSED else None
-        return StepOutcome(prepared.status, reason, message_id=prepared.message_id)
+        return StepOutcome(prepared.status, message_id=prepared.message_id)
 
     @activity.defn
     async def close_recovery_run(self, req: RunClosed) -> None:
