@@ -91,8 +91,6 @@ def build_worker(
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=[
-            activities.check_send_gate,
-            activities.send_flow_message,
             activities.run_flow_step,
             activities.close_recovery_run,
         ],

@@ -9,7 +9,6 @@ from temporalio.exceptions import ApplicationError
 
 from flow_contract import (
     STEP_MAX_ATTEMPTS,
-    GateReason,
     MessageStatus,
     RunClosed,
     StepOutcome,
@@ -35,7 +34,6 @@ from services.messaging.sending import (
 from services.messaging.steps import decide_step
 from services.messaging.templates import TemplateRenderer
 from services.stores.settings import StoreDefaults, as_defaults
-from workflows.types import GateDecision, SendResult
 
 log = logging.getLogger("shopstar.activities")
 # Failures of the way to the database or the network: worth retrying. Anything else raised
@@ -59,25 +57,6 @@ class FlowActivities:
         self._renderer = renderer
 
     @activity.defn
-    async def check_send_gate(self, req: StepRequest) -> GateDecision:
-        """Re-check the store's data right before a send; a "no" is logged with its reason."""
-        async with self._sessionmaker.begin() as session:
-            verdict = await decide_step(session, req)
-        return GateDecision(
-            send=verdict.reason is None and verdict.hold_until is None,
-            reason=verdict.reason,
-            hold_until=verdict.hold_until,
-        )
-
-    @activity.defn
-    async def send_flow_message(self, req: StepRequest) -> SendResult:
-        """Render and send one step at most once per idempotency key (see flow_sending)."""
-        sender = provider_for(self._provider, req.channel)
-        async with self._sessionmaker.begin() as session:
-            prepared = await prepare_send(session, req, sender.name, self._defaults, self._renderer)
-        return await self._hand_over(req, sender, prepared)
-
-    @activity.defn
     async def run_flow_step(self, req: StepRequest) -> StepOutcome:
         """Gate and send one step, the gate and the send's first write in one transaction. Run
         as a local activity: a step costs the worker one task and the history one marker."""
@@ -89,15 +68,13 @@ class FlowActivities:
                     return StepOutcome(MessageStatus.SUPPRESSED, verdict.reason)
                 if verdict.hold_until is not None:
                     return StepOutcome(MessageStatus.PENDING, hold_until=verdict.hold_until)
+                assert verdict.rows is not None  # neither a "no" nor a hold: it goes
                 prepared = await prepare_send(
-                    session, req, sender.name, self._defaults, self._renderer
+                    session, req, verdict.rows, sender.name, self._defaults, self._renderer
                 )
         except Exception as exc:
             await self._fail_for_good(req, sender.name, exc)
-        result = await self._hand_over(req, sender, prepared)
-        suppressed = result.status == MessageStatus.SUPPRESSED
-        reason = GateReason.NO_PROMO_CODE if suppressed else None
-        return StepOutcome(status=result.status, reason=reason, message_id=result.message_id)
+        return await self._hand_over(req, sender, prepared)
 
     async def _fail_for_good(self, ctx: StepRequest, provider: str, exc: Exception) -> NoReturn:
         """A gate or preparation error that would fail again, or the last attempt: the step
@@ -119,7 +96,7 @@ class FlowActivities:
 
     async def _hand_over(
         self, ctx: StepRequest, sender: MessageProvider, prepared: PreparedSend
-    ) -> SendResult:
+    ) -> StepOutcome:
         """The provider call, outside any transaction, and its answer recorded."""
         failure = prepared.failure
         if prepared.message is not None:
@@ -133,7 +110,7 @@ class FlowActivities:
                 # Maybe accepted: never sent again, so the step ends here (no retry).
                 async with self._sessionmaker.begin() as session:
                     await record_unknown(session, prepared.message_id)
-                return SendResult(message_id=prepared.message_id, status=MessageStatus.UNKNOWN)
+                return StepOutcome(MessageStatus.UNKNOWN, message_id=prepared.message_id)
             except Exception:
                 async with self._sessionmaker.begin() as session:
                     await release_send(session, prepared.message_id)
@@ -141,7 +118,7 @@ class FlowActivities:
             else:
                 async with self._sessionmaker.begin() as session:
                     await record_sent(session, prepared.message_id, provider_id)
-                return SendResult(message_id=prepared.message_id, status=MessageStatus.SENT)
+                return StepOutcome(MessageStatus.SENT, message_id=prepared.message_id)
         if failure is not None:
             # Raised only once the failed row (and any consent change) is committed.
             raise ApplicationError(
@@ -152,7 +129,7 @@ class FlowActivities:
                 non_retryable=True,
             )
         assert prepared.status != "ready"
-        return SendResult(message_id=prepared.message_id, status=prepared.status)
+        return StepOutcome(prepared.status, message_id=prepared.message_id)
 
     @activity.defn
     async def close_recovery_run(self, req: RunClosed) -> None:

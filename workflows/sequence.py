@@ -15,7 +15,6 @@ with workflow.unsafe.imports_passed_through():
     from flow_contract import (
         STEP_MAX_ATTEMPTS,
         FlowConfig,
-        GateReason,
         MessageStatus,
         RunClosed,
         RunEnding,
@@ -25,16 +24,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.types import RunState
 
 SEEN_IDS_KEPT = 256
-# Since this patch the gate and the closing bookkeeping run as local activities: a short
-# database read in the worker that already holds the run, recorded as one marker instead of a
-# scheduled task (13 history events a step instead of 18). Runs started before keep the old path.
-LOCAL_CHECKS = "local-gate-and-close"
-# Since this patch a step is one local activity that gates and sends: one worker task and one
-# marker a step (8 history events) instead of a marker, a scheduled activity and a second task.
-LOCAL_STEP = "local-step"
+# A step is one local activity that gates and sends, and the closing bookkeeping another: a
+# short database transaction in the worker that already holds the run, recorded as one marker
+# (one worker task a step) instead of a scheduled activity and a second task.
 # Capped: a step that still fails after about an hour fails (the activity records why on the
-# last attempt); a config or template error fails at once (non-retryable). Only the policy's
-# values changed since the first recorded histories, which replay unchanged.
+# last attempt); a config or template error fails at once (non-retryable).
 STEP_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(minutes=5),
@@ -141,11 +135,6 @@ class FlowSequence:
     async def _run_step(self, request: StepRequest) -> str | None:
         """Gate then send one step; returns the run's outcome when the step ends the run."""
         workflow.upsert_search_attributes([FLOW_STEP.value_set(self.state.next_step)])
-        if workflow.patched(LOCAL_STEP):
-            return await self._run_local_step(request)
-        return await self._run_step_v2(request)
-
-    async def _run_local_step(self, request: StepRequest) -> str | None:
         state = self.state
         while True:
             try:
@@ -185,52 +174,6 @@ class FlowSequence:
         except TimeoutError:
             return False
 
-    async def _run_step_v2(self, request: StepRequest) -> str | None:
-        """Runs started before `LOCAL_STEP`: the gate, then the send as a scheduled activity."""
-        state = self.state
-        while True:
-            request = replace(request, now=workflow.now())
-            if workflow.patched(LOCAL_CHECKS):
-                decision = await workflow.execute_local_activity_method(
-                    FlowActivities.check_send_gate,
-                    request,
-                    start_to_close_timeout=STEP_TIMEOUT,
-                    retry_policy=STEP_RETRY,
-                )
-            else:
-                decision = await workflow.execute_activity_method(
-                    FlowActivities.check_send_gate,
-                    request,
-                    start_to_close_timeout=STEP_TIMEOUT,
-                    retry_policy=STEP_RETRY,
-                )
-            if decision.hold_until is None:
-                break
-            if await self._held_until_ended(decision.hold_until):
-                return self.ending
-        state.next_step += 1
-        if not decision.send:
-            state.last_reason = decision.reason
-            return decision.reason.ending if decision.reason else None
-        try:
-            result = await workflow.execute_activity_method(
-                FlowActivities.send_flow_message,
-                request,
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=STEP_RETRY,
-            )
-        except ActivityError as err:
-            if _is_permanent(err):
-                state.last_reason = MessageStatus.FAILED
-                return None
-            raise
-        if result.status == MessageStatus.SUPPRESSED:
-            # The gate saw a code to give, but the last one went to someone else meanwhile.
-            state.last_reason = GateReason.NO_PROMO_CODE
-            return None
-        state.sent_steps += 1
-        return None
-
     async def close(self, request: StepRequest, outcome: str) -> str:
         outcome = str(outcome)  # a plain string in the history and the search attribute
         updates = [FLOW_OUTCOME.value_set(outcome)]
@@ -240,27 +183,18 @@ class FlowSequence:
         closed = RunClosed(
             store_id=request.store_id, workflow_id=request.workflow_id, outcome=outcome
         )
-        if workflow.patched(LOCAL_CHECKS):
-            await workflow.execute_local_activity_method(
-                FlowActivities.close_recovery_run,
-                closed,
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=STEP_RETRY,
-            )
-        else:
-            await workflow.execute_activity_method(
-                FlowActivities.close_recovery_run,
-                closed,
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=STEP_RETRY,
-            )
+        await workflow.execute_local_activity_method(
+            FlowActivities.close_recovery_run,
+            closed,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
+        )
         return outcome
 
 
 def _is_permanent(err: ActivityError | ApplicationError) -> bool:
-    """A non-retryable failure of the step's activity, or one that used up its attempts. A
-    scheduled activity's failure comes wrapped in an `ActivityError`; a local activity's may
-    come as the `ApplicationError` itself."""
+    """A non-retryable failure of the step's activity, or one that used up its attempts. The
+    failure may come wrapped in an `ActivityError`, or as the `ApplicationError` itself."""
     if isinstance(err, ActivityError) and err.retry_state == RetryState.MAXIMUM_ATTEMPTS_REACHED:
         return True
     cause = err.cause if isinstance(err, ActivityError) else err

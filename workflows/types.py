@@ -8,7 +8,7 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from flow_contract import FlowConfig, GateReason, MessageStatus
+    from flow_contract import FlowConfig
 
 
 @dataclass
@@ -62,19 +62,3 @@ class ReturnPurchaseInput:
     flow_version: int
     flow: FlowConfig
     state: RunState | None = None
-
-
-@dataclass
-class GateDecision:
-    """The legacy gate activity's answer (runs started before `LOCAL_STEP`)."""
-
-    send: bool
-    reason: GateReason | None = None
-    # Inside the customer's quiet hours: ask again at this time.
-    hold_until: datetime | None = None
-
-
-@dataclass
-class SendResult:
-    message_id: str
-    status: MessageStatus

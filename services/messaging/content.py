@@ -51,6 +51,7 @@ async def message_scope(
     channel: str,
     customer: Customer,
     cart_id: str | None,
+    cart: Cart | None,
     product_id: str | None,
     order_id: str | None,
     storefront_url: str,
@@ -58,13 +59,13 @@ async def message_scope(
     promo_code: str | None,
     utm_source: str = "shopstar",
 ) -> dict[str, Any]:
-    """Everything a template may use. Only what can still be bought is shown."""
+    """Everything a template may use, from the rows given (the gate's) and the catalog. Only
+    what can still be bought is shown."""
     storefront = storefront_url.rstrip("/")
     target = storefront
     cart_view: dict[str, Any] | None = None
     product_view: dict[str, Any] | None = None
     if cart_id is not None:
-        cart = await session.get(Cart, (store_id, cart_id))
         target = f"{storefront}/cart/{cart_id}"
         if cart is not None:
             cart_view = await _cart_view(session, store_id, cart)

@@ -1,7 +1,8 @@
 """The send gate: right before a step goes out, re-check the store's data and say why not, or
-until when to hold it (quiet hours)."""
+until when to hold it (quiet hours), or that it goes: then with the rows the send renders from
+and the promo code the step gives, issued here. Every "no" is decided here, and only here."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ScalarSelect, exists, func, or_, select
@@ -9,22 +10,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flow_contract import FlowKind, GateReason, MessageStatus, StepRequest
 from models import Cart, Customer, FlowVersion, Message, Order, Product, RecoveryRun, Store
-from services.messaging.promo_codes import has_code_to_give
+from services.messaging.promo_codes import issue_code
 from services.messaging.quiet_hours import quiet_until
 from services.stores.settings import store_quiet_hours
+
+
+@dataclass(frozen=True)
+class StepRows:
+    """What the send is given: the rows the gate read and decided on."""
+
+    customer: Customer
+    store: Store | None
+    cart: Cart | None
 
 
 @dataclass(frozen=True)
 class GateVerdict:
     reason: GateReason | None = None
     hold_until: datetime | None = None
-    # The rows the gate read. Holding the verdict keeps them in the session's identity map
-    # (which holds rows weakly), so the send in the same transaction does not read them again.
-    read: tuple[object, ...] = field(default=(), compare=False, repr=False)
+    # Set when the step goes out (no reason, no hold).
+    rows: StepRows | None = None
+    promo_code: str | None = None
 
 
 async def check_send_gate(session: AsyncSession, gate: StepRequest) -> GateVerdict:
-    """Send (an empty verdict), suppress with a reason, or hold until a time."""
+    """Suppress with a reason, hold until a time, or send (with `rows`). A step that names a
+    promo-code rule takes its code here, in the caller's transaction: no code left is the last
+    reason to say no, and the send never has to decide it again."""
     customer = (
         await session.get(Customer, (gate.store_id, gate.customer_id)) if gate.customer_id else None
     )
@@ -43,14 +55,18 @@ async def check_send_gate(session: AsyncSession, gate: StepRequest) -> GateVerdi
         reason = await _product_reason(session, gate, cart)
     if reason is None:
         reason = await _frequency_reason(session, gate)
-    rule_id = gate.flow_config.steps[gate.step].promo_code_rule_id
-    if reason is None and rule_id and not await has_code_to_give(session, gate.store_id, rule_id):
-        reason = GateReason.NO_PROMO_CODE
     if reason is not None:
         return GateVerdict(reason)
     assert customer is not None
     hold_until = _quiet_hours(gate, customer, store)
-    return GateVerdict(hold_until=hold_until, read=(customer, cart, store))
+    if hold_until is not None:
+        return GateVerdict(hold_until=hold_until)  # no code taken for a step that waits
+    code = None
+    if rule_id := gate.flow_config.steps[gate.step].promo_code_rule_id:
+        code = await issue_code(session, gate.store_id, rule_id, customer.customer_id)
+        if code is None:
+            return GateVerdict(GateReason.NO_PROMO_CODE)
+    return GateVerdict(rows=StepRows(customer, store, cart), promo_code=code)
 
 
 async def _store_and_switch(session: AsyncSession, gate: StepRequest) -> tuple[Store | None, bool]:
@@ -78,18 +94,25 @@ async def _flow_reason(
         if order is not None and order.status in ("cancelled", "refunded"):
             return GateReason.ORDER_CANCELLED
         return None
-    if cart is not None and cart.ordered_at is not None:
+    if await _converted(session, gate, cart):
         return GateReason.CONVERTED
+    if cart is not None and not cart.items:
+        return GateReason.CART_EMPTY
+    return None
+
+
+async def _converted(session: AsyncSession, gate: StepRequest, cart: Cart | None) -> bool:
+    """The run's customer bought: this cart was ordered, or any order of theirs came since the
+    run started (another cart, a browse turned purchase). The order signal ends the run too;
+    this catches an order the relay has not delivered yet."""
+    if cart is not None and cart.ordered_at is not None:
+        return True
     run_started = (
         select(RecoveryRun.started_at)
         .where(RecoveryRun.store_id == gate.store_id, RecoveryRun.workflow_id == gate.workflow_id)
         .scalar_subquery()
     )
-    if await _ordered_since(session, gate, run_started):  # no run row: nothing matches
-        return GateReason.CONVERTED
-    if cart is not None and not cart.items:
-        return GateReason.CART_EMPTY
-    return None
+    return await _ordered_since(session, gate, run_started)  # no run row: nothing matches
 
 
 async def _product_reason(

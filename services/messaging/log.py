@@ -43,6 +43,7 @@ async def record_step(
     *,
     status: MessageStatus,
     reason: GateReason | None = None,
+    promo_code: str | None = None,
 ) -> Message:
     """Insert the step's row once; later calls return the row already there."""
     now = datetime.now(UTC)
@@ -58,6 +59,7 @@ async def record_step(
                 channel=ref.channel,
                 status=status,
                 suppression_reason=reason,
+                promo_code=promo_code,
                 workflow_id=ref.workflow_id,
                 idempotency_key=ref.idempotency_key,
                 created_at=now,
@@ -94,16 +96,6 @@ async def mark_send_started(
             body=body,
             sender=sender,
             updated_at=now,
-        )
-    )
-
-
-async def mark_suppressed(session: AsyncSession, message_id: str, reason: GateReason) -> None:
-    await session.execute(
-        update(Message)
-        .where(Message.id == message_id)
-        .values(
-            status=MessageStatus.SUPPRESSED, suppression_reason=reason, updated_at=datetime.now(UTC)
         )
     )
 

@@ -93,21 +93,12 @@ def _can_issue(now: datetime) -> ColumnElement[bool]:
     )
 
 
-async def has_code_to_give(session: AsyncSession, store_id: str, rule_id: str) -> bool:
-    """The gate's question; the send asks again when it issues (the last code may go first)."""
-    query = select(PromoCodeRule.id).where(
-        PromoCodeRule.id == rule_id,
-        PromoCodeRule.store_id == store_id,
-        _can_issue(datetime.now(UTC)),
-    )
-    return (await session.scalar(query)) is not None
-
-
 async def issue_code(
     session: AsyncSession, store_id: str, rule_id: str, customer_id: str
 ) -> str | None:
     """Take one code from the rule (a conditional update, so `max_codes` holds under any
-    concurrency) and create it as a coupon for this customer; None when there is none."""
+    concurrency) and create it as a coupon for this customer; None when there is none (the
+    send gate's last reason to say no)."""
     now = datetime.now(UTC)
     taken = await session.execute(
         update(PromoCodeRule)

@@ -15,21 +15,19 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flow_contract import Channel, GateReason, MessageStatus, StepRequest
+from flow_contract import Channel, MessageStatus, StepRequest
 from integrations.messaging import OutgoingMessage, PermanentSendError
-from models import Customer, Store
 from services.messaging.consent import set_customer_consent
 from services.messaging.content import message_scope
+from services.messaging.gate import StepRows
 from services.messaging.log import (
     clear_send_started,
     mark_failed,
     mark_send_started,
     mark_sent,
-    mark_suppressed,
     mark_unknown,
     record_step,
 )
-from services.messaging.promo_codes import issue_code
 from services.messaging.steps import step_ref
 from services.messaging.templates import TemplateFailure, TemplateRenderer, shared_renderer
 from services.stores.settings import StoreDefaults, as_defaults, effective_settings
@@ -47,10 +45,13 @@ class PreparedSend:
 async def prepare_send(
     session: AsyncSession,
     ctx: StepRequest,
+    rows: StepRows,
     provider_name: str,
     defaults: StoreDefaults | str,
     renderer: TemplateRenderer | None = None,
 ) -> PreparedSend:
+    """Render the step the gate let go, from the rows it read (`rows`) and the row it wrote
+    (with the promo code it issued). Decides nothing: a step here goes out."""
     row = await record_step(session, step_ref(ctx), status=MessageStatus.PENDING)
     if row.status == MessageStatus.FAILED:
         earlier = PermanentSendError(row.failure_code or "failed", "refused on an earlier attempt")
@@ -60,21 +61,10 @@ async def prepare_send(
     if row.send_started_at is not None:
         await mark_sent(session, row.id, provider_message_id=None)
         return PreparedSend(row.id, MessageStatus.SENT)
-    customer = await session.get(Customer, (ctx.store_id, ctx.customer_id))
-    assert customer is not None  # the gate checked it
+    customer = rows.customer
     step = ctx.flow_config.steps[ctx.step]
-    if step.promo_code_rule_id and row.promo_code is None:
-        code = await issue_code(
-            session, ctx.store_id, step.promo_code_rule_id, customer.customer_id
-        )
-        if code is None:
-            # The last code went to someone else since the gate looked.
-            await mark_suppressed(session, row.id, GateReason.NO_PROMO_CODE)
-            return PreparedSend(row.id, MessageStatus.SUPPRESSED)
-        row.promo_code = code
-    # The store's settings as they are now (runs in flight included); the gate read the row in
-    # this transaction, so this is no second query.
-    own = effective_settings(await session.get(Store, ctx.store_id), as_defaults(defaults))
+    # The store's settings as they are now (runs in flight included).
+    own = effective_settings(rows.store, as_defaults(defaults))
     template = step.template
     scope = await message_scope(
         session,
@@ -83,6 +73,7 @@ async def prepare_send(
         channel=ctx.channel,
         customer=customer,
         cart_id=ctx.cart_id,
+        cart=rows.cart,
         product_id=ctx.product_id,
         order_id=ctx.order_id,
         storefront_url=own.storefront_base_url,

@@ -14,13 +14,12 @@ from api.main import create_app
 from config import Settings
 from devstack.fake_providers import Callback, FakeProviders
 from devstack.temporal import free_port
-from flow_contract import FlowConfig, FlowKind, StepRequest
+from flow_contract import FlowConfig, FlowKind, StepOutcome, StepRequest
 from integrations.messaging import TransientSendError
 from models.database import SessionMaker
 from tests.conftest import StoreKeys
 from tests.integrations.rows import add_customer, message_row
 from worker import message_provider
-from workflows.types import SendResult
 
 PUBLIC = "https://engine.test"
 TEMPLATES = {
@@ -77,12 +76,13 @@ def step(store_id: str, channel: str) -> StepRequest:
     )
 
 
-async def send(activities: FlowActivities, request: StepRequest) -> SendResult:
-    result: SendResult = await ActivityEnvironment().run(activities.send_flow_message, request)
+async def send(activities: FlowActivities, request: StepRequest) -> StepOutcome:
+    """One attempt of the step's activity: the gate, then the send."""
+    result: StepOutcome = await ActivityEnvironment().run(activities.run_flow_step, request)
     return result
 
 
-async def run_step(activities: FlowActivities, request: StepRequest) -> SendResult | None:
+async def run_step(activities: FlowActivities, request: StepRequest) -> StepOutcome | None:
     """The step as Temporal runs it: a transient failure is retried (here at once, 3 tries)."""
     for _attempt in range(3):
         try:
@@ -122,7 +122,7 @@ async def test_a_send_without_an_answer_is_unknown_never_repeated_then_settled(
 
     first = await run_step(activities, request)
     assert fake.count() == 1  # one message at the provider, however the step ended
-    assert first is not None and first.status == "unknown"
+    assert first is not None and first.status == "unknown" and first.message_id
     # Running the step again (a retry after a lost completion, a replay) sends nothing.
     again = await send(activities, request)
     assert (again.message_id, again.status) == (first.message_id, "unknown")
@@ -158,7 +158,7 @@ async def test_a_refused_connection_is_retried_and_sent_once(
     fake.start()
     try:
         result = await send(activities, request)  # Temporal's retry, now that it is up
-        assert result.status == "sent"
+        assert result.status == "sent" and result.message_id
         assert fake.message_ids() == {result.message_id: 1}
         row = await message_row(sessionmaker, result.message_id)
         assert row.status == "sent" and row.provider_message_id

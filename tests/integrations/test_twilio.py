@@ -1,5 +1,5 @@
 """SMS and WhatsApp through the official Twilio SDK, against a local fake of the Messages API;
-and a permanent refusal through the send activity: failed row, consent, no retry."""
+and a permanent refusal through the step activity: failed row, consent, no retry."""
 
 import json
 import ssl
@@ -138,7 +138,7 @@ def twilio_settings(settings: Settings, server: HTTPServer) -> Settings:
     )
 
 
-async def test_the_send_activity_logs_the_provider_and_renders_template_variables(
+async def test_the_step_activity_logs_the_provider_and_renders_template_variables(
     provider_server: HTTPServer, settings: Settings, sessionmaker: SessionMaker, store: StoreKeys
 ) -> None:
     await add_customer(sessionmaker, store.id)
@@ -149,10 +149,8 @@ async def test_the_send_activity_logs_the_provider_and_renders_template_variable
     config = flow(
         "whatsapp", {"content_sid": "HX1", "variables": {"1": "{{ customer.first_name }}"}}
     )
-    result = await ActivityEnvironment().run(
-        activities.send_flow_message, step(store.id, config, "r1")
-    )
-    assert result.status == "sent"
+    result = await ActivityEnvironment().run(activities.run_flow_step, step(store.id, config, "r1"))
+    assert result.status == "sent" and result.message_id
     form = received_form(provider_server)
     assert json.loads(form["ContentVariables"]) == {"1": "Ana"}
     assert form["StatusCallback"] == (
@@ -174,7 +172,7 @@ async def test_an_opted_out_number_fails_the_step_once_and_withdraws_consent(
     request = step(store.id, flow("sms", {"body": "Hi {{ link }}"}), "r2")
     for _attempt in range(2):  # a retried attempt fails the same way without calling Twilio
         with pytest.raises(ApplicationError) as raised:
-            await ActivityEnvironment().run(activities.send_flow_message, request)
+            await ActivityEnvironment().run(activities.run_flow_step, request)
         assert raised.value.type == "PermanentSendError"
         assert raised.value.non_retryable
         message_id, code = raised.value.details
