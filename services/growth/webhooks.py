@@ -125,10 +125,18 @@ async def list_endpoints(
 
 
 async def delete_endpoint(session: AsyncSession, store_id: str, endpoint_id: str) -> None:
-    """Nothing more is sent to it; deliveries under way stop at their next attempt."""
-    endpoint = await get_endpoint(session, store_id, endpoint_id)
-    endpoint.deleted_at = datetime.now(UTC)
-    await session.flush()
+    """Nothing more is sent to it; deliveries under way stop at their next attempt. Deleting
+    it again is no error (a retried DELETE); another store's id is a 404."""
+    endpoint = await session.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id, WebhookEndpoint.store_id == store_id
+        )
+    )
+    if endpoint is None:
+        raise NotFound("webhook endpoint not found", code="webhook_endpoint_not_found")
+    if endpoint.deleted_at is None:
+        endpoint.deleted_at = datetime.now(UTC)
+        await session.flush()
 
 
 def _delivery(
