@@ -12,12 +12,15 @@ from typing import Any
 import httpx
 import pytest
 from pytest_httpserver import HTTPServer
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from werkzeug import Request, Response
 
 from activities.webhook_delivery import DeliveryAttempt, WebhookActivities
 from config import Settings
+from devstack.temporal import free_port
 from models.database import SessionMaker
 from services.growth.webhooks import WebhookEvent, emit
 from tests.conftest import StoreKeys
@@ -181,3 +184,27 @@ async def test_a_name_resolving_to_a_local_address_is_refused_at_delivery_in_pro
     assert "may not reach" in listed["last_error"] and hook["id"] == listed["endpoint_id"]
 
 
+async def test_an_event_emitted_while_temporal_refuses_waits_and_goes_out_later(
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    sessionmaker: SessionMaker,
+    settings: Settings,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    httpserver: HTTPServer,
+) -> None:
+    receiver = receiving(httpserver, [204])
+    await endpoint(api, store, httpserver.url_for("/hook"), ["payout.created"])
+    async with sessionmaker.begin() as session:
+        (delivery,) = await emit(session, store.id, WebhookEvent.PAYOUT_CREATED, {"payout_id": "p"})
+    # A port where no Temporal listens: every start fails.
+    down = await Client.connect(
+        f"127.0.0.1:{free_port()}", data_converter=pydantic_data_converter, lazy=True
+    )
+
+    await WebhookOutbox(sessionmaker, down, task_queue=settings.task_queue).dispatch_once()
+
+    (listed,) = await deliveries(api, store)
+    assert (listed["status"], listed["attempts"], receiver.got) == ("pending", 0, [])
+    assert await deliver(temporal_env, sessionmaker, settings, store.id, delivery.id) == "delivered"
+    assert len(receiver.got) == 1
