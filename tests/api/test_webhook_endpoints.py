@@ -74,8 +74,8 @@ async def test_a_test_ping_is_listed_with_its_status_and_filters(
     delivery = ping.json()
     assert delivery["id"].startswith("whd_") and delivery["event"] == "ping"
 
-    def listed(query: str) -> object:
-        return api.get(f"/v1/webhook-deliveries?{query}", headers=store.auth())
+    async def listed(query: str) -> httpx.Response:
+        return await api.get(f"/v1/webhook-deliveries?{query}", headers=store.auth())
 
     pending = (await listed("event=ping&status=pending")).json()["items"]
     assert [(d["id"], d["status"], d["attempts"]) for d in pending] == [
