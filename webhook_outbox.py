@@ -5,6 +5,7 @@ A delivery is marked dispatched only after its run started (or was found started
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -45,10 +46,11 @@ class WebhookOutbox:
             rows = await claim_undispatched(session, self._batch_size)
             started = []
             for row in rows:
+                left = max((row.give_up_at - datetime.now(UTC)).total_seconds(), 0.0)
                 try:
                     await self._client.start_workflow(
                         WebhookDeliveryWorkflow.run,
-                        WebhookDeliveryInput(row.store_id, row.id, row.give_up_at),
+                        WebhookDeliveryInput(row.store_id, row.id, left),
                         id=workflow_id(row.store_id, row.id),
                         task_queue=self._task_queue,
                         # A delivery runs once, even if the mark below was lost after a start.

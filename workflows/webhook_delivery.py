@@ -4,7 +4,7 @@ are over (then the delivery is `failed`). Each attempt and its answer is recorde
 delivery by the activity; the run only decides when."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -25,7 +25,9 @@ ACTIVITY_RETRY = RetryPolicy(
 class WebhookDeliveryInput:
     store_id: str
     delivery_id: str
-    give_up_at: datetime
+    # What is left of the 24 h window when the run starts (0: one attempt only). A duration,
+    # not a time: it is counted on Temporal's clock, like the timers.
+    retry_seconds: float
 
 
 def backoff(attempt: int) -> timedelta:
@@ -37,12 +39,13 @@ def backoff(attempt: int) -> timedelta:
 class WebhookDeliveryWorkflow:
     @workflow.run
     async def run(self, inp: WebhookDeliveryInput) -> str:
+        give_up_at = workflow.now() + timedelta(seconds=inp.retry_seconds)
         attempt = 0
         while True:
             attempt += 1
             next_time = workflow.now() + backoff(attempt)
             # Past the window this is the last attempt: a failure now fails the delivery.
-            retry_at = next_time if next_time <= inp.give_up_at else None
+            retry_at = next_time if next_time <= give_up_at else None
             outcome = await workflow.execute_activity_method(
                 WebhookActivities.attempt_webhook_delivery,
                 DeliveryAttempt(inp.store_id, inp.delivery_id, retry_at),
