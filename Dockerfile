@@ -17,7 +17,7 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 
-COPY alembic.ini config.py cli.py worker.py ./
+COPY alembic.ini config.py cli.py worker.py relay.py webhook_outbox.py ./
 COPY api/ api/
 COPY workflows/ workflows/
 COPY activities/ activities/

@@ -13,6 +13,7 @@ DEV_OPERATOR_TOKEN = "dev-operator-token"
 DEV_GIFT_CARD_HASH_KEY = "dev-gift-card-hash-key"
 DEV_UNSUBSCRIBE_SECRET = "dev-unsubscribe-secret"
 DEV_SHOPPER_TOKEN_SECRET = "dev-shopper-token-secret"
+DEV_WEBHOOK_SECRET_KEY = "dev-webhook-secret-key"
 MIN_SECRET_LENGTH = 32
 # The engine's own secrets: production refuses a default, a placeholder or a short one. (The api
 # verifies unsubscribe links whatever the email provider, so that secret is always one of them.)
@@ -21,6 +22,7 @@ PRODUCTION_SECRETS = (
     "gift_card_hash_key",
     "unsubscribe_secret",
     "shopper_token_secret",
+    "webhook_secret_key",
 )
 
 
@@ -70,6 +72,8 @@ class Settings(BaseSettings):
     unsubscribe_secret: str = DEV_UNSUBSCRIBE_SECRET
     # Signs shopper tokens (`POST /v1/shopper-tokens`): who the shopper is, for a publishable key.
     shopper_token_secret: str = DEV_SHOPPER_TOKEN_SECRET
+    # Encrypts the signing secrets of outbound webhook endpoints at rest (docs/webhooks.md).
+    webhook_secret_key: str = DEV_WEBHOOK_SECRET_KEY
     worker_max_cached_workflows: int = Field(default=10_000, ge=0)
     relay_batch_size: int = 500
     relay_concurrency: int = 64
@@ -106,6 +110,7 @@ class Settings(BaseSettings):
             DEV_GIFT_CARD_HASH_KEY,
             DEV_UNSUBSCRIBE_SECRET,
             DEV_SHOPPER_TOKEN_SECRET,
+            DEV_WEBHOOK_SECRET_KEY,
         }
         weak = [
             f"SHOPSTAR_{name.upper()}"

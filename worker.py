@@ -8,6 +8,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.flow_steps import FlowActivities
+from activities.webhook_delivery import WebhookActivities
 from config import Settings
 from integrations.messaging import ChannelProviders, LogProvider, MessageProvider, OutgoingMessage
 from integrations.sendgrid_email import SendGridProvider
@@ -18,12 +19,19 @@ from services.logging import configure_logging
 from services.messaging.consent import unsubscribe_url
 from services.messaging.templates import TemplateRenderer
 from services.stores.settings import StoreDefaults
+from webhook_outbox import WebhookOutbox
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 log = logging.getLogger("shopstar.worker")
-WORKFLOWS = [AbandonedCartWorkflow, BrowseReminderWorkflow, ReturnPurchaseWorkflow]
+WORKFLOWS = [
+    AbandonedCartWorkflow,
+    BrowseReminderWorkflow,
+    ReturnPurchaseWorkflow,
+    WebhookDeliveryWorkflow,
+]
 
 
 async def connect_temporal(settings: Settings) -> Client:
@@ -86,6 +94,12 @@ def build_worker(
         StoreDefaults.from_settings(settings),
         renderer or TemplateRenderer(processes=2),
     )
+    webhooks = WebhookActivities(
+        sessionmaker,
+        secret_key=settings.webhook_secret_key,
+        local_allowed=settings.environment != "production",
+        timeout=settings.provider_timeout_seconds,
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -93,6 +107,7 @@ def build_worker(
         activities=[
             activities.run_flow_step,
             activities.close_recovery_run,
+            webhooks.attempt_webhook_delivery,
         ],
         max_concurrent_activities=50,
         # Runs waiting on timers stay in memory: an evicted run is replayed from its whole
@@ -122,10 +137,17 @@ async def run_worker(settings: Settings) -> None:
     renderer = TemplateRenderer(processes=2)
     worker = build_worker(client, sessionmaker, settings, renderer)
     relay = build_relay(client, sessionmaker, settings)
+    outbox = WebhookOutbox(
+        sessionmaker,
+        client,
+        task_queue=settings.task_queue,
+        poll_seconds=settings.relay_poll_seconds,
+    )
     log.info("worker started", extra={"task_queue": settings.task_queue})
     try:
-        async with worker:
-            await relay.run()
+        async with worker, asyncio.TaskGroup() as tasks:
+            tasks.create_task(relay.run())
+            tasks.create_task(outbox.run())
     finally:
         renderer.close()
         await engine.dispose()

@@ -28,6 +28,7 @@ from api.routes import (
     store_settings,
     stores,
     unsubscribe,
+    webhook_endpoints,
     webhooks,
 )
 from config import Settings, load_settings_or_exit
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         shopper_tokens,
         store_settings,
         webhooks,
+        webhook_endpoints,
         unsubscribe,
     ):
         app.include_router(module.router)

@@ -18,6 +18,7 @@ from models.relay_failure import RelayFailure
 from models.store import ApiKey, Store, StoreSettingsChange
 from models.store_credit import StoreCreditAccount, StoreCreditEntry
 from models.webhook import WebhookReceipt
+from models.webhook_endpoint import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -46,5 +47,7 @@ __all__ = [
     "StoreCreditAccount",
     "StoreCreditEntry",
     "StoreSettingsChange",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookReceipt",
 ]

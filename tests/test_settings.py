@@ -20,6 +20,7 @@ GOOD = {
     "gift_card_hash_key": secrets.token_hex(32),
     "unsubscribe_secret": secrets.token_hex(32),
     "shopper_token_secret": secrets.token_hex(32),
+    "webhook_secret_key": secrets.token_hex(32),
 }
 
 
@@ -49,6 +50,7 @@ def test_a_production_start_without_secrets_refuses() -> None:
         "GIFT_CARD_HASH_KEY",
         "UNSUBSCRIBE_SECRET",
         "SHOPPER_TOKEN_SECRET",
+        "WEBHOOK_SECRET_KEY",
     ):
         assert f"SHOPSTAR_{name}" in output
 

@@ -160,6 +160,15 @@ def seed(url: str, settings: Settings) -> LiveApi:
                 headers=auth,
             )
         )
+        # Nothing listens on the discard port, and no outbox runs here: a ping goes nowhere.
+        hook = _ok(
+            http.post(
+                "/v1/webhook-endpoints",
+                json={"url": "http://127.0.0.1:9/hook", "events": ["deal.activated"]},
+                headers=auth,
+            )
+        )
+        ping = _ok(http.post(f"/v1/webhook-endpoints/{hook['id']}/test", headers=auth))
         spare = _ok(
             http.post(
                 f"/v1/stores/{store['id']}/keys",
@@ -179,6 +188,8 @@ def seed(url: str, settings: Settings) -> LiveApi:
             "code": str(card["code"]),
             "bundle_id": str(bundle["id"]),
             "message_id": _message(settings, str(store["id"])),
+            "endpoint_id": str(hook["id"]),
+            "delivery_id": str(ping["id"]),
         }
         secret = settings.unsubscribe_secret
         live.query = {

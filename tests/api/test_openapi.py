@@ -38,6 +38,10 @@ CONTRACT_PATHS = {
     ("get", "/v1/settings"),
     ("patch", "/v1/settings"),
     ("get", "/v1/settings/history"),
+    ("post", "/v1/webhook-endpoints"),
+    ("get", "/v1/webhook-endpoints"),
+    ("delete", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("get", "/v1/webhook-deliveries"),
 }
 
 
