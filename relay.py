@@ -11,7 +11,7 @@ tried again; workflows drop what they saw already. Any other failure belongs to 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -308,51 +308,36 @@ def signal_method(kind: FlowKind, signal: Signal) -> Callable[[Any, Any], None]:
 async def start_run(client: Client, op: Operation, start: RunStart, task_queue: str) -> None:
     """Start the run by its workflow's `run` method with its typed input; with the operation's
     signal as signal-with-start, when there is one."""
-    attributes = search_attributes(op.store_id, start)
     signal = op.signal
-    args: list[Signal] = [signal] if signal is not None else []
-    name = signal.SIGNAL if signal is not None else None
+    method, run_input = _entry_point(op.store_id, start)
+    await client.start_workflow(
+        method,
+        run_input,
+        id=op.workflow_id,
+        task_queue=task_queue,
+        search_attributes=search_attributes(op.store_id, start),
+        start_signal=signal.SIGNAL if signal is not None else None,
+        start_signal_args=[signal] if signal is not None else [],
+    )
+
+
+def _entry_point(
+    store_id: str, start: RunStart
+) -> tuple[Callable[[Any, Any], Awaitable[Any]], object]:
+    """The workflow method that starts a run of this kind, and its typed input."""
+    version, flow = start.flow_version, start.flow
     if start.kind == FlowKind.ABANDONED_CART:
         assert start.cart_id is not None
-        await client.start_workflow(
-            AbandonedCartWorkflow.run,
-            AbandonedCartInput(
-                op.store_id, start.cart_id, start.customer_id, start.flow_version, start.flow
-            ),
-            id=op.workflow_id,
-            task_queue=task_queue,
-            search_attributes=attributes,
-            start_signal=name,
-            start_signal_args=args,
-        )
-        return
+        cart = AbandonedCartInput(store_id, start.cart_id, start.customer_id, version, flow)
+        return AbandonedCartWorkflow.run, cart
     assert start.customer_id is not None
     if start.kind == FlowKind.BROWSE_REMINDER:
         assert start.product_id is not None
-        await client.start_workflow(
-            BrowseReminderWorkflow.run,
-            BrowseReminderInput(
-                op.store_id, start.customer_id, start.product_id, start.flow_version, start.flow
-            ),
-            id=op.workflow_id,
-            task_queue=task_queue,
-            search_attributes=attributes,
-            start_signal=name,
-            start_signal_args=args,
-        )
-        return
+        view = BrowseReminderInput(store_id, start.customer_id, start.product_id, version, flow)
+        return BrowseReminderWorkflow.run, view
     assert start.order_id is not None
-    await client.start_workflow(
-        ReturnPurchaseWorkflow.run,
-        ReturnPurchaseInput(
-            op.store_id, start.customer_id, start.order_id, start.flow_version, start.flow
-        ),
-        id=op.workflow_id,
-        task_queue=task_queue,
-        search_attributes=attributes,
-        start_signal=name,
-        start_signal_args=args,
-    )
+    order = ReturnPurchaseInput(store_id, start.customer_id, start.order_id, version, flow)
+    return ReturnPurchaseWorkflow.run, order
 
 
 def search_attributes(store_id: str, start: RunStart) -> TypedSearchAttributes:

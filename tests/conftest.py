@@ -128,29 +128,24 @@ def renderer() -> TemplateRenderer:
     return TemplateRenderer(processes=2)
 
 
-@pytest.fixture
-def task_queue() -> str:
-    """Each Temporal test on a task queue of its own (the samples' habit): a run a test starts is
-    only ever picked up by that test's worker."""
-    return f"test-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def worker(
     temporal_env: WorkflowEnvironment,
     sessionmaker: SessionMaker,
     settings: Settings,
-    task_queue: str,
     renderer: TemplateRenderer,
 ) -> AsyncIterator[Worker]:
-    own = settings.model_copy(update={"task_queue": task_queue})
-    async with build_worker(temporal_env.client, sessionmaker, own, renderer) as worker:
+    """One worker for the session's task queue. Not one per test: runs outlive the test that
+    started them (a timer a day out), and a run whose queue no worker polls any more holds the
+    shared time-skipping server's clock for every later test."""
+    async with build_worker(temporal_env.client, sessionmaker, settings, renderer) as worker:
         yield worker
 
 
 @pytest.fixture
-def relay(temporal_env: WorkflowEnvironment, sessionmaker: SessionMaker, task_queue: str) -> Relay:
-    return Relay(sessionmaker, temporal_env.client, task_queue=task_queue, batch_size=500)
+def relay(temporal_env: WorkflowEnvironment, sessionmaker: SessionMaker, worker: Worker) -> Relay:
+    """A relay onto the worker's task queue: every run it starts has a worker."""
+    return Relay(sessionmaker, temporal_env.client, task_queue=worker.task_queue, batch_size=500)
 
 
 def event(

@@ -1,6 +1,7 @@
 """Fixtures of the workflow tests that send for real: the fake providers, and a worker that
 sends through them on a task queue of its own, with its relay."""
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -27,10 +28,10 @@ async def sending(
     settings: Settings,
     sessionmaker: SessionMaker,
     temporal_env: WorkflowEnvironment,
-    task_queue: str,
     renderer: TemplateRenderer,
 ) -> AsyncIterator[Relay]:
     """A worker that sends through the fakes, on its own task queue, and its relay."""
+    task_queue = f"sending-{uuid.uuid4().hex[:8]}"
     real = settings.model_copy(update={**providers.settings(), "task_queue": task_queue})
     async with build_worker(temporal_env.client, sessionmaker, real, renderer):
         yield Relay(sessionmaker, temporal_env.client, task_queue=task_queue, batch_size=500)
