@@ -26,6 +26,7 @@ from devstack.temporal import SEARCH_ATTRIBUTES, binary, free_port
 from models.database import SessionMaker, create_engine, create_sessionmaker
 from relay import Relay
 from services.messaging.templates import TemplateRenderer
+from tests.temporal_runs import StartedRuns
 from worker import build_worker
 
 OPERATOR = "test-operator-token"
@@ -103,10 +104,16 @@ async def store(api: httpx.AsyncClient) -> StoreKeys:
 
 
 @pytest.fixture(scope="session")
-async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+def started_runs() -> StartedRuns:
+    return StartedRuns()
+
+
+@pytest.fixture(scope="session")
+async def temporal_env(started_runs: StartedRuns) -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
+        interceptors=[started_runs],
     )
     kinds = {
         "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -128,23 +135,25 @@ def renderer() -> TemplateRenderer:
     return TemplateRenderer(processes=2)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def worker(
     temporal_env: WorkflowEnvironment,
     sessionmaker: SessionMaker,
     settings: Settings,
     renderer: TemplateRenderer,
+    started_runs: StartedRuns,
 ) -> AsyncIterator[Worker]:
-    """One worker for the session's task queue. Not one per test: runs outlive the test that
-    started them (a timer a day out), and a run whose queue no worker polls any more holds the
-    shared time-skipping server's clock for every later test."""
-    async with build_worker(temporal_env.client, sessionmaker, settings, renderer) as worker:
+    """A worker on a task queue of this test's own; when the test is over, the runs it started
+    are ended before the worker goes (tests/temporal_runs.py says why)."""
+    own = settings.model_copy(update={"task_queue": f"test-{uuid.uuid4().hex[:8]}"})
+    async with build_worker(temporal_env.client, sessionmaker, own, renderer) as worker:
         yield worker
+        await started_runs.end_all(temporal_env.client)
 
 
 @pytest.fixture
 def relay(temporal_env: WorkflowEnvironment, sessionmaker: SessionMaker, worker: Worker) -> Relay:
-    """A relay onto the worker's task queue: every run it starts has a worker."""
+    """A relay onto this test's task queue: every run it starts has a worker."""
     return Relay(sessionmaker, temporal_env.client, task_queue=worker.task_queue, batch_size=500)
 
 

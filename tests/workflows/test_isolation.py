@@ -139,7 +139,7 @@ async def test_a_start_that_fails_is_set_aside_retried_and_delivered(
 ) -> None:
     refuse = RefuseStarts(f"cart:{store.id}:")
     config = temporal_env.client.config()
-    config["interceptors"] = [refuse]
+    config["interceptors"] = [refuse, *config["interceptors"]]
     relay = Relay(sessionmaker, Client(**config), task_queue=worker.task_queue, batch_size=500)
     other = await make_store(api, "Other store")
     await enable_flow(api, store)

@@ -68,12 +68,12 @@ async def endpoint(
 async def deliver(
     temporal_env: WorkflowEnvironment,
     sessionmaker: SessionMaker,
-    settings: Settings,
+    worker: Worker,
     store_id: str,
     delivery_id: str,
 ) -> str:
     """The worker's outbox round, then the run's end (time skips over its timers)."""
-    outbox = WebhookOutbox(sessionmaker, temporal_env.client, task_queue=settings.task_queue)
+    outbox = WebhookOutbox(sessionmaker, temporal_env.client, task_queue=worker.task_queue)
     await outbox.dispatch_once()
     handle = temporal_env.client.get_workflow_handle(workflow_id(store_id, delivery_id))
     async with temporal_env.time_skipping_unlocked():  # type: ignore[attr-defined]
@@ -106,7 +106,7 @@ async def test_a_failing_receiver_gets_the_same_signed_delivery_until_it_answers
     assert len(emitted) == 1  # only the endpoint subscribed to it
     delivery_id = emitted[0].id
 
-    assert await deliver(temporal_env, sessionmaker, settings, store.id, delivery_id) == "delivered"
+    assert await deliver(temporal_env, sessionmaker, worker, store.id, delivery_id) == "delivered"
 
     assert len(receiver.got) == 3
     bodies = {body for _, body in receiver.got}
@@ -142,7 +142,7 @@ async def test_a_receiver_that_never_answers_2xx_fails_the_delivery_after_24_hou
     ping = await api.post(f"/v1/webhook-endpoints/{hook['id']}/test", headers=store.auth())
     delivery_id = ping.json()["id"]
 
-    assert await deliver(temporal_env, sessionmaker, settings, store.id, delivery_id) == "failed"
+    assert await deliver(temporal_env, sessionmaker, worker, store.id, delivery_id) == "failed"
 
     (listed,) = await deliveries(api, store)
     assert (listed["status"], listed["last_status_code"], listed["last_error"]) == (
@@ -202,9 +202,9 @@ async def test_an_event_emitted_while_temporal_refuses_waits_and_goes_out_later(
         f"127.0.0.1:{free_port()}", data_converter=pydantic_data_converter, lazy=True
     )
 
-    await WebhookOutbox(sessionmaker, down, task_queue=settings.task_queue).dispatch_once()
+    await WebhookOutbox(sessionmaker, down, task_queue=worker.task_queue).dispatch_once()
 
     (listed,) = await deliveries(api, store)
     assert (listed["status"], listed["attempts"], receiver.got) == ("pending", 0, [])
-    assert await deliver(temporal_env, sessionmaker, settings, store.id, delivery.id) == "delivered"
+    assert await deliver(temporal_env, sessionmaker, worker, store.id, delivery.id) == "delivered"
     assert len(receiver.got) == 1
