@@ -123,6 +123,9 @@ async def uvicorn(
         "SHOPSTAR_OPERATOR_TOKEN": OPERATOR,
         "SHOPSTAR_ENVIRONMENT": "test",
         "SHOPSTAR_LOG_LEVEL": "WARNING",
+        # A load test is many requests from one address and one key: the limits say 0.
+        "SHOPSTAR_PUBLIC_RATE_LIMIT": "0",
+        "SHOPSTAR_KEY_RATE_LIMIT": "0",
     }
     argv = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory"]
     argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
