@@ -22,6 +22,23 @@ class FlowKind(StrEnum):
     RETURN_PURCHASE = "return_purchase"
 
 
+class ProgramKind(StrEnum):
+    """The growth programs' runs, filed under the same `FlowKind` search attribute as the flows
+    (a Keyword), but not flows: no flow can be configured with these kinds."""
+
+    GROUP_DEAL = "group_deal"
+
+
+class DealStatus(StrEnum):
+    """A group deal's status (`group_deals.status`); the last three are final."""
+
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    ACTIVATED = "activated"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
 class Channel(StrEnum):
     EMAIL = "email"
     SMS = "sms"

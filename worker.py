@@ -8,8 +8,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.flow_steps import FlowActivities
+from activities.group_deals import GroupDealActivities
 from activities.webhook_delivery import WebhookActivities
 from config import Settings
+from deal_outbox import DealOutbox
 from integrations.messaging import ChannelProviders, LogProvider, MessageProvider, OutgoingMessage
 from integrations.sendgrid_email import SendGridProvider
 from integrations.twilio_messaging import TwilioProvider
@@ -22,6 +24,7 @@ from services.stores.settings import StoreDefaults
 from webhook_outbox import WebhookOutbox
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
+from workflows.group_deal import GroupDealWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
@@ -31,6 +34,7 @@ WORKFLOWS = [
     BrowseReminderWorkflow,
     ReturnPurchaseWorkflow,
     WebhookDeliveryWorkflow,
+    GroupDealWorkflow,
 ]
 
 
@@ -100,6 +104,7 @@ def build_worker(
         local_allowed=settings.environment != "production",
         timeout=settings.provider_timeout_seconds,
     )
+    deals = GroupDealActivities(sessionmaker)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -108,6 +113,7 @@ def build_worker(
             activities.run_flow_step,
             activities.close_recovery_run,
             webhooks.attempt_webhook_delivery,
+            deals.settle_group_deal,
         ],
         max_concurrent_activities=50,
         # Runs waiting on timers stay in memory: an evicted run is replayed from its whole
@@ -143,11 +149,18 @@ async def run_worker(settings: Settings) -> None:
         task_queue=settings.task_queue,
         poll_seconds=settings.relay_poll_seconds,
     )
+    deal_outbox = DealOutbox(
+        sessionmaker,
+        client,
+        task_queue=settings.task_queue,
+        poll_seconds=settings.relay_poll_seconds,
+    )
     log.info("worker started", extra={"task_queue": settings.task_queue})
     try:
         async with worker, asyncio.TaskGroup() as tasks:
             tasks.create_task(relay.run())
             tasks.create_task(outbox.run())
+            tasks.create_task(deal_outbox.run())
     finally:
         renderer.close()
         await engine.dispose()

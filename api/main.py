@@ -17,6 +17,7 @@ from api.routes import (
     flow_stats,
     flows,
     gift_cards,
+    group_deals,
     health,
     messages,
     promo_code_rules,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store_settings,
         webhooks,
         webhook_endpoints,
+        group_deals,
         unsubscribe,
     ):
         app.include_router(module.router)

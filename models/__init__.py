@@ -10,6 +10,7 @@ from models.customer import Customer
 from models.event import Event
 from models.flow import FlowVersion, RecoveryRun
 from models.gift_card import GiftCard, GiftCardTransaction
+from models.group_deal import GroupDeal, GroupDealParticipant
 from models.message import Message
 from models.promo_code_rule import PromoCodeRule
 from models.promotion import Coupon, CouponRedemption, Promotion
@@ -34,6 +35,8 @@ __all__ = [
     "FlowVersion",
     "GiftCard",
     "GiftCardTransaction",
+    "GroupDeal",
+    "GroupDealParticipant",
     "Message",
     "Order",
     "Product",

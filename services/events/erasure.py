@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Event, Message
+from models import Event, GroupDealParticipant, Message
 
 PERSONAL_FIELDS = ("email", "phone", "first_name", "locale", "timezone")
 
@@ -17,6 +17,15 @@ async def erase_personal_data(session: AsyncSession, store_id: str, customer_id:
         update(Message)
         .where(Message.store_id == store_id, Message.customer_id == customer_id)
         .values(customer_id=None, subject=None, body=None)
+    )
+    # A deal holds customer ids only: the participation stays counted, without the person.
+    await session.execute(
+        update(GroupDealParticipant)
+        .where(
+            GroupDealParticipant.store_id == store_id,
+            GroupDealParticipant.customer_id == customer_id,
+        )
+        .values(customer_id=None)
     )
     # The event log is append-only for routing, but the contact details it carried are removed.
     scrubbed: ColumnElement[Any] = Event.data.expression
