@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import uvicorn
@@ -169,6 +169,27 @@ def seed(url: str, settings: Settings) -> LiveApi:
             )
         )
         ping = _ok(http.post(f"/v1/webhook-endpoints/{hook['id']}/test", headers=auth))
+        ends = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        deal = _ok(
+            http.post(
+                "/v1/group-deals",
+                json={
+                    "product_id": product_id,
+                    "deal_price": 500,
+                    "currency": "USD",
+                    "min_participants": 5,
+                    "ends_at": ends,
+                },
+                headers=auth,
+            )
+        )
+        _ok(
+            http.post(
+                f"/v1/group-deals/{deal['id']}/participants",
+                json={"customer_id": customer_id},
+                headers=auth,
+            )
+        )
         spare = _ok(
             http.post(
                 f"/v1/stores/{store['id']}/keys",
@@ -190,6 +211,7 @@ def seed(url: str, settings: Settings) -> LiveApi:
             "message_id": _message(settings, str(store["id"])),
             "endpoint_id": str(hook["id"]),
             "delivery_id": str(ping["id"]),
+            "deal_id": str(deal["id"]),
         }
         secret = settings.unsubscribe_secret
         live.query = {

@@ -103,11 +103,20 @@ def accepted_case(operation: Any, live: LiveApi, access: str) -> Any:
     sent to another store's id, what answers is the lookup and not the validation. The search is
     derandomized: the same case every run."""
 
+    # `find` replays the case it found: one accepted once stays so (a customer joins a deal once).
+    accepted_before: set[str] = set()
+
     def accepted(case: Any) -> bool:
         case.path_parameters = {name: live.ids[name] for name in case.path_parameters or {}}
         if case.query is not None:
             case.query = {**case.query, **{k: v for k, v in live.query.items() if k in case.query}}
-        return bool(case.call(base_url=live.url, headers=live.headers(access)).status_code < 300)
+        key = repr((case.query, case.body))
+        if key in accepted_before:
+            return True
+        if case.call(base_url=live.url, headers=live.headers(access)).status_code >= 300:
+            return False
+        accepted_before.add(key)
+        return True
 
     return find(
         operation.as_strategy(),

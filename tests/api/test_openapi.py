@@ -42,6 +42,13 @@ CONTRACT_PATHS = {
     ("get", "/v1/webhook-endpoints"),
     ("delete", "/v1/webhook-endpoints/{endpoint_id}"),
     ("get", "/v1/webhook-deliveries"),
+    ("post", "/v1/group-deals"),
+    ("get", "/v1/group-deals"),
+    ("get", "/v1/group-deals/{deal_id}"),
+    ("post", "/v1/group-deals/{deal_id}/cancel"),
+    ("post", "/v1/group-deals/{deal_id}/participants"),
+    ("delete", "/v1/group-deals/{deal_id}/participants/{customer_id}"),
+    ("get", "/v1/storefront/group-deals/{deal_id}"),
 }
 
 

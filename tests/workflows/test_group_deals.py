@@ -103,7 +103,7 @@ async def test_the_deal_activates_once_when_the_minimum_is_reached(
     assert await box.dispatch_once() == 1  # one signal for the batch
 
     async def activated() -> bool:
-        return (await deal_of(api, store, deal["id"]))["status"] == "activated"
+        return bool((await deal_of(api, store, deal["id"]))["status"] == "activated")
 
     await eventually(activated, "the deal activated")
     shown = await deal_of(api, store, deal["id"])
@@ -223,14 +223,14 @@ async def test_bad_deals_get_a_422_naming_the_field_and_another_store_a_404(
 ) -> None:
     await add_products(api, store, ("tent", 20000, ["outdoor"]))
     now = datetime.now(UTC)
-    good = {
+    good: dict[str, Any] = {
         "product_id": "tent",
         "deal_price": 100,
         "currency": "USD",
         "min_participants": 2,
         "ends_at": (now + HOUR).isoformat(),
     }
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "ends_at": {"ends_at": (now - HOUR).isoformat()},
         "max_participants": {"max_participants": 1},
         "min_participants": {"min_participants": 0},
@@ -296,7 +296,7 @@ async def test_300_concurrent_joins_fill_the_deal_to_its_max_and_activate_it_onc
         await asyncio.gather(*(client(customers[i::30]) for i in range(30)))
 
         async def activated() -> bool:
-            return (await deal_of(api, store, deal["id"]))["status"] == "activated"
+            return bool((await deal_of(api, store, deal["id"]))["status"] == "activated")
 
         await eventually(activated, "the deal activated")
     finally:
