@@ -126,16 +126,29 @@ class CartUpdated(Strict):
     items: Annotated[list[LineItem], Field(max_length=MAX_LINES)]
 
 
+Tag = Annotated[str, Field(max_length=500)]
+
+
 class Attribution(Strict):
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
-    utm_term: str | None = None
-    utm_content: str | None = None
-    gclid: str | None = None
-    fbclid: str | None = None
-    referral_code: str | None = None
-    affiliate_id: str | None = None
+    utm_source: Tag | None = None
+    utm_medium: Tag | None = None
+    utm_campaign: Tag | None = None
+    utm_term: Tag | None = None
+    utm_content: Tag | None = None
+    gclid: Tag | None = None
+    gbraid: Tag | None = None
+    wbraid: Tag | None = None
+    fbclid: Tag | None = None
+    fbc: Tag | None = None
+    fbp: Tag | None = None
+    referral_code: Tag | None = None
+    affiliate_id: Tag | None = None
+    share_token: Tag | None = None
+    # The storefront's visitor: the programs and attribution read its stored touches.
+    visitor_id: Id | None = None
+
+
+OrderChannel = Literal["storefront", "tiktok_shop", "instagram", "facebook", "pos"]
 
 
 class OrderPlaced(Strict):
@@ -147,6 +160,9 @@ class OrderPlaced(Strict):
     total: Amount
     discount_codes: Codes | None = None
     attribution: Attribution | None = None
+    # Part of `total` that is shipping: affiliate commissions are on the rest.
+    shipping: Amount = 0
+    channel: OrderChannel = "storefront"
 
 
 class OrderChanged(Strict):
