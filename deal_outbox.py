@@ -4,6 +4,7 @@ the runs of deals with news (`wake_pending`) with one signal per deal per round.
 
 import asyncio
 import logging
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from temporalio.client import Client
@@ -33,17 +34,20 @@ class DealOutbox:
         task_queue: str,
         batch_size: int = 100,
         poll_seconds: float = 1.0,
+        stores: Collection[str] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._client = client
         self._task_queue = task_queue
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        # None: every store's (production); a test scopes its outbox to its own store.
+        self._stores = stores
 
     async def start_runs(self) -> int:
         """Start the runs of deals that have none yet; the first failure ends the batch."""
         async with self._sessionmaker.begin() as session:
-            rows = await claim_unstarted(session, self._batch_size)
+            rows = await claim_unstarted(session, self._batch_size, self._stores)
             started = []
             for row in rows:
                 now = datetime.now(UTC)
@@ -75,7 +79,7 @@ class DealOutbox:
 
     async def wake_runs(self) -> int:
         async with self._sessionmaker.begin() as session:
-            pending = await take_wakes(session, self._batch_size)
+            pending = await take_wakes(session, self._batch_size, self._stores)
         failed = []
         for store_id, deal_id in pending:
             handle = self._client.get_workflow_handle(workflow_id(store_id, deal_id))

@@ -5,6 +5,7 @@ A delivery is marked dispatched only after its run started (or was found started
 
 import asyncio
 import logging
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from temporalio.client import Client
@@ -32,18 +33,21 @@ class WebhookOutbox:
         task_queue: str,
         batch_size: int = 100,
         poll_seconds: float = 1.0,
+        stores: Collection[str] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._client = client
         self._task_queue = task_queue
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        # None: every store's (production); a test scopes its outbox to its own store.
+        self._stores = stores
 
     async def dispatch_once(self) -> int:
         """Start the runs of up to a batch of waiting deliveries; how many were started. The
         first failure to reach Temporal ends the batch (the rest wait for the next round)."""
         async with self._sessionmaker.begin() as session:
-            rows = await claim_undispatched(session, self._batch_size)
+            rows = await claim_undispatched(session, self._batch_size, self._stores)
             started = []
             for row in rows:
                 left = max((row.give_up_at - datetime.now(UTC)).total_seconds(), 0.0)

@@ -2,6 +2,7 @@
 starts the runs and wakes them. The run decides when (its timers); the rules are decided here,
 under the deal's row lock, so a retried activity or a second run changes nothing twice."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -46,14 +47,16 @@ async def settle(
     return DealState(deal.status, deal.participants)
 
 
-async def claim_unstarted(session: AsyncSession, limit: int) -> list[GroupDeal]:
-    """Deals whose run is not started yet, locked (another worker skips them)."""
+async def claim_unstarted(
+    session: AsyncSession, limit: int, stores: Collection[str] | None = None
+) -> list[GroupDeal]:
+    """Deals whose run is not started yet, locked (another worker skips them); only those of
+    `stores` when given (a worker dedicated to some stores, or a test)."""
+    query = select(GroupDeal).where(GroupDeal.run_started_at.is_(None))
+    if stores is not None:
+        query = query.where(GroupDeal.store_id.in_(stores))
     rows = await session.scalars(
-        select(GroupDeal)
-        .where(GroupDeal.run_started_at.is_(None))
-        .order_by(GroupDeal.created_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        query.order_by(GroupDeal.created_at).limit(limit).with_for_update(skip_locked=True)
     )
     return list(rows)
 
@@ -64,16 +67,15 @@ def mark_started(rows: list[GroupDeal]) -> None:
         row.run_started_at = now
 
 
-async def take_wakes(session: AsyncSession, limit: int) -> list[tuple[str, str]]:
+async def take_wakes(
+    session: AsyncSession, limit: int, stores: Collection[str] | None = None
+) -> list[tuple[str, str]]:
     """(store, deal) of the started runs with news, the flag cleared: joins after this set it
     again, so a hot deal costs one signal per round, never one per join."""
-    pending = (
-        select(GroupDeal.id)
-        .where(GroupDeal.wake_pending, GroupDeal.run_started_at.is_not(None))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
+    news = select(GroupDeal.id).where(GroupDeal.wake_pending, GroupDeal.run_started_at.is_not(None))
+    if stores is not None:
+        news = news.where(GroupDeal.store_id.in_(stores))
+    pending = news.limit(limit).with_for_update(skip_locked=True).scalar_subquery()
     result = await session.execute(
         update(GroupDeal)
         .where(GroupDeal.id.in_(pending))

@@ -1,7 +1,7 @@
 """Delivering what `emit` recorded: the outbox the worker drains into Temporal, and each
 attempt's preparation (URL, body, signed headers) and record (attempts, answer, next time)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -44,14 +44,16 @@ def address_rule(local_allowed: bool) -> Callable[[IPAddress], bool]:
     return (lambda _: True) if local_allowed else is_public_address
 
 
-async def claim_undispatched(session: AsyncSession, limit: int) -> list[WebhookDelivery]:
-    """The oldest deliveries not yet handed to Temporal, locked (other workers skip them)."""
+async def claim_undispatched(
+    session: AsyncSession, limit: int, stores: Collection[str] | None = None
+) -> list[WebhookDelivery]:
+    """The oldest deliveries not yet handed to Temporal, locked (other workers skip them);
+    only those of `stores` when given (a worker dedicated to some stores, or a test)."""
+    query = select(WebhookDelivery).where(WebhookDelivery.dispatched_at.is_(None))
+    if stores is not None:
+        query = query.where(WebhookDelivery.store_id.in_(stores))
     rows = await session.scalars(
-        select(WebhookDelivery)
-        .where(WebhookDelivery.dispatched_at.is_(None))
-        .order_by(WebhookDelivery.created_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        query.order_by(WebhookDelivery.created_at).limit(limit).with_for_update(skip_locked=True)
     )
     return list(rows)
 

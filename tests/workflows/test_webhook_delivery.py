@@ -73,7 +73,9 @@ async def deliver(
     delivery_id: str,
 ) -> str:
     """The worker's outbox round, then the run's end (time skips over its timers)."""
-    outbox = WebhookOutbox(sessionmaker, temporal_env.client, task_queue=worker.task_queue)
+    outbox = WebhookOutbox(
+        sessionmaker, temporal_env.client, task_queue=worker.task_queue, stores=[store_id]
+    )
     await outbox.dispatch_once()
     handle = temporal_env.client.get_workflow_handle(workflow_id(store_id, delivery_id))
     async with temporal_env.time_skipping_unlocked():  # type: ignore[attr-defined]
@@ -202,7 +204,9 @@ async def test_an_event_emitted_while_temporal_refuses_waits_and_goes_out_later(
         f"127.0.0.1:{free_port()}", data_converter=pydantic_data_converter, lazy=True
     )
 
-    await WebhookOutbox(sessionmaker, down, task_queue=worker.task_queue).dispatch_once()
+    await WebhookOutbox(
+        sessionmaker, down, task_queue=worker.task_queue, stores=[store.id]
+    ).dispatch_once()
 
     (listed,) = await deliveries(api, store)
     assert (listed["status"], listed["attempts"], receiver.got) == ("pending", 0, [])
