@@ -104,7 +104,9 @@ def build_worker(
         local_allowed=settings.environment != "production",
         timeout=settings.provider_timeout_seconds,
     )
-    deals = GroupDealActivities(sessionmaker)
+    deals = GroupDealActivities(
+        sessionmaker, message_provider(settings), StoreDefaults.from_settings(settings)
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -114,6 +116,7 @@ def build_worker(
             activities.close_recovery_run,
             webhooks.attempt_webhook_delivery,
             deals.settle_group_deal,
+            deals.send_deal_notices,
         ],
         max_concurrent_activities=50,
         # Runs waiting on timers stay in memory: an evicted run is replayed from its whole

