@@ -85,7 +85,7 @@ async def claim_notices(
         channel, to = _reach(customer)
         if channel is None or to is None:
             continue
-        status = DealStatus(participant.notice)
+        status = DealStatus(participant.notice or DealStatus.ACTIVATED)  # the query: not None
         text = BODIES[status].format(
             title=title,
             needed=deal.min_participants,
