@@ -26,7 +26,9 @@ async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def limited(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    update = {"public_rate_limit": 2.0, "key_rate_limit": 5.0}
+    # Slow enough that no token comes back during the test, however loaded the machine: a
+    # burst of one request, then ten seconds to the next token.
+    update = {"public_rate_limit": 0.1, "key_rate_limit": 0.1}
     async for client in client_for(settings.model_copy(update=update)):
         yield client
 
@@ -62,10 +64,9 @@ async def test_too_many_requests_is_429_per_key_and_per_ip(
     limited: httpx.AsyncClient, api: httpx.AsyncClient, store: StoreKeys
 ) -> None:
     statuses = [
-        (await limited.get("/v1/flows", headers=store.auth())).status_code for _ in range(15)
+        (await limited.get("/v1/flows", headers=store.auth())).status_code for _ in range(3)
     ]
-    assert statuses[:10] == [200] * 10  # the burst: twice the rate
-    assert 429 in statuses
+    assert statuses == [200, 429, 429]  # the burst (one request), then refused
     refused = await limited.get("/v1/flows", headers=store.auth())
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "rate_limited"
@@ -82,9 +83,9 @@ async def test_too_many_requests_is_429_per_key_and_per_ip(
     # The storefront's endpoints are limited per client IP, whatever the key.
     path = "/v1/storefront/products/p_1/recommendations"
     public = [
-        (await limited.get(path, headers=store.auth("publishable"))).status_code for _ in range(10)
+        (await limited.get(path, headers=store.auth("publishable"))).status_code for _ in range(3)
     ]
-    assert 429 in public and public[0] != 429
+    assert public[0] != 429 and public[1:] == [429, 429]
     # Probes are never throttled.
     assert {(await limited.get("/healthz")).status_code for _ in range(20)} == {200}
 
