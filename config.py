@@ -14,6 +14,7 @@ DEV_GIFT_CARD_HASH_KEY = "dev-gift-card-hash-key"
 DEV_UNSUBSCRIBE_SECRET = "dev-unsubscribe-secret"
 DEV_SHOPPER_TOKEN_SECRET = "dev-shopper-token-secret"
 DEV_WEBHOOK_SECRET_KEY = "dev-webhook-secret-key"
+DEV_CHANNEL_SECRET_KEY = "dev-channel-secret-key"
 MIN_SECRET_LENGTH = 32
 # The engine's own secrets: production refuses a default, a placeholder or a short one. (The api
 # verifies unsubscribe links whatever the email provider, so that secret is always one of them.)
@@ -23,6 +24,7 @@ PRODUCTION_SECRETS = (
     "unsubscribe_secret",
     "shopper_token_secret",
     "webhook_secret_key",
+    "channel_secret_key",
 )
 
 
@@ -74,6 +76,11 @@ class Settings(BaseSettings):
     shopper_token_secret: str = DEV_SHOPPER_TOKEN_SECRET
     # Encrypts the signing secrets of outbound webhook endpoints at rest (docs/webhooks.md).
     webhook_secret_key: str = DEV_WEBHOOK_SECRET_KEY
+    # Encrypts the credentials of ad-network and social-shop connections at rest (docs/channels.md).
+    channel_secret_key: str = DEV_CHANNEL_SECRET_KEY
+    # Sends every network call to this URL, whatever a connection says (tests and benchmarks:
+    # nothing reaches the internet). Never set in production.
+    channel_base_url_override: str | None = None
     worker_max_cached_workflows: int = Field(default=10_000, ge=0)
     relay_batch_size: int = 500
     relay_concurrency: int = 64

@@ -11,6 +11,7 @@ from api.guard import Limiters
 from api.middleware import BodyLimit, SecurityHeaders
 from api.routes import (
     bundles,
+    channels,
     checkout,
     coupons,
     events,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks,
         webhook_endpoints,
         group_deals,
+        channels,
         unsubscribe,
     ):
         app.include_router(module.router)

@@ -3,6 +3,7 @@
 from models.base import Base
 from models.bundle import Bundle
 from models.catalog import Product, ProductVariant
+from models.channel_connection import ChannelConnection
 from models.checkout import CompletedCheckout
 from models.commerce import Cart, Order
 from models.conversion import Conversion
@@ -26,6 +27,7 @@ __all__ = [
     "Base",
     "Bundle",
     "Cart",
+    "ChannelConnection",
     "CompletedCheckout",
     "Conversion",
     "Coupon",

@@ -57,6 +57,9 @@ def settings(database_url: str) -> Settings:
         key_rate_limit=0,
         # Nothing listens here: the api's readiness check must see Temporal as down.
         temporal_address=f"127.0.0.1:{free_port()}",
+        # Nothing listens here either: a channel saved without a fake of its own is `unchecked`,
+        # and no test reaches a real ad network.
+        channel_base_url_override=f"http://127.0.0.1:{free_port()}",
     )
 
 

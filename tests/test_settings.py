@@ -21,6 +21,7 @@ GOOD = {
     "unsubscribe_secret": secrets.token_hex(32),
     "shopper_token_secret": secrets.token_hex(32),
     "webhook_secret_key": secrets.token_hex(32),
+    "channel_secret_key": secrets.token_hex(32),
 }
 
 
@@ -51,6 +52,7 @@ def test_a_production_start_without_secrets_refuses() -> None:
         "UNSUBSCRIBE_SECRET",
         "SHOPPER_TOKEN_SECRET",
         "WEBHOOK_SECRET_KEY",
+        "CHANNEL_SECRET_KEY",
     ):
         assert f"SHOPSTAR_{name}" in output
 

@@ -41,7 +41,7 @@ PING: Literal["ping"] = "ping"
 DeliveryEvent = WebhookEvent | Literal["ping"]
 
 
-async def _check_resolves_to_public(url: str) -> None:
+async def check_resolves_to_public(url: str, field: str = "url") -> None:
     """At save time in production, a name must resolve, and only to public addresses. (Every
     delivery resolves and checks it again: DNS may change after this.)"""
     parts = urlsplit(url)
@@ -51,9 +51,9 @@ async def _check_resolves_to_public(url: str) -> None:
     try:
         addresses = await asyncio.wait_for(resolve(host, parts.port or 443), RESOLVE_SECONDS)
     except (OSError, TimeoutError) as exc:
-        raise invalid_field("url", "the host does not resolve") from exc
+        raise invalid_field(field, "the host does not resolve") from exc
     if not all(is_public_address(a) for a in addresses):
-        raise invalid_field("url", "the host resolves to a non-public address")
+        raise invalid_field(field, "the host resolves to a non-public address")
 
 
 class DeliveryStatus(StrEnum):
@@ -77,7 +77,7 @@ async def create_endpoint(
     except ValueError as exc:
         raise invalid_field("url", str(exc)) from exc
     if not local_allowed:
-        await _check_resolves_to_public(url)
+        await check_resolves_to_public(url)
     count = await session.scalar(
         select(func.count()).where(
             WebhookEndpoint.store_id == store_id, WebhookEndpoint.deleted_at.is_(None)

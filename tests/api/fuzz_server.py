@@ -190,6 +190,9 @@ def seed(url: str, settings: Settings) -> LiveApi:
                 headers=auth,
             )
         )
+        # The tests' channel override: nothing listens there, so the connection is `unchecked`.
+        meta = {"pixel_id": "1", "ad_account_id": "2", "access_token": "fuzz-token"}
+        _ok(http.put("/v1/channels/meta", json=meta, headers=auth))
         spare = _ok(
             http.post(
                 f"/v1/stores/{store['id']}/keys",
@@ -212,6 +215,7 @@ def seed(url: str, settings: Settings) -> LiveApi:
             "endpoint_id": str(hook["id"]),
             "delivery_id": str(ping["id"]),
             "deal_id": str(deal["id"]),
+            "network": "meta",
         }
         secret = settings.unsubscribe_secret
         live.query = {

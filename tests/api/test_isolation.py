@@ -75,7 +75,9 @@ OPERATIONS = [
 KEYED = [op for op in OPERATIONS if op[2] in ("secret", "publishable")]
 STOREFRONT = {("POST", "/v1/checkout/evaluate")}  # and every path under /v1/storefront/
 # Path parameters that name a fixed kind, not a resource of the store.
-NOT_IDS = {"kind"}
+# Names every store has (a flow kind, a channel network), not ids of one store's resources:
+# test_channels.py and the flow tests check those per store.
+NOT_IDS = {"kind", "network"}
 SCHEMA = schemathesis.openapi.from_dict(OPENAPI)
 
 

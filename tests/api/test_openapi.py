@@ -49,6 +49,12 @@ CONTRACT_PATHS = {
     ("post", "/v1/group-deals/{deal_id}/participants"),
     ("delete", "/v1/group-deals/{deal_id}/participants/{customer_id}"),
     ("get", "/v1/storefront/group-deals/{deal_id}"),
+    ("put", "/v1/channels/google_ads"),
+    ("put", "/v1/channels/meta"),
+    ("put", "/v1/channels/merchant_center"),
+    ("put", "/v1/channels/tiktok_shop"),
+    ("get", "/v1/channels"),
+    ("delete", "/v1/channels/{network}"),
 }
 
 
