@@ -9,9 +9,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from services.channels.connections import ConnectionState, Network
 from services.urls import MAX_URL_LENGTH, check_web_url
 
-Digits = Annotated[str, StringConstraints(pattern=r"^\d{1,20}$")]
-Secret = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=r"^\S+$")]
-Token = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\w.\-]+$")]
+# ASCII only: these go into URLs and HTTP headers as they are.
+Digits = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")]
+Secret = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=r"^[!-~]+$")]
+Token = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.\-]+$")
+]
 BaseUrl = Annotated[str, AfterValidator(check_web_url)]
 
 
@@ -26,10 +29,10 @@ class ConnectionIn(BaseModel):
 
 
 class GoogleAdsIn(ConnectionIn):
-    customer_id: Annotated[str, StringConstraints(pattern=r"^\d{3}-?\d{3}-?\d{4}$")]
+    customer_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{3}-?[0-9]{3}-?[0-9]{4}$")]
     conversion_action_id: Digits
     login_customer_id: (
-        Annotated[str, StringConstraints(pattern=r"^\d{3}-?\d{3}-?\d{4}$")] | None
+        Annotated[str, StringConstraints(pattern=r"^[0-9]{3}-?[0-9]{3}-?[0-9]{4}$")] | None
     ) = None
     developer_token: Secret
     refresh_token: Secret
