@@ -91,6 +91,7 @@ class Commission(Timestamped, Base):
     # The order's total without shipping, and how much of it was refunded since.
     base_amount: Mapped[int] = mapped_column(BigInteger)
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    earned_amount: Mapped[int] = mapped_column(BigInteger)  # at the order, before any refund
     amount: Mapped[int] = mapped_column(BigInteger)  # what the affiliate is owed now
     status: Mapped[str] = mapped_column(String(16))
     holding_days: Mapped[int] = mapped_column(Integer)

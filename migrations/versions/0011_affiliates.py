@@ -112,6 +112,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("base_amount", sa.BigInteger(), nullable=False),
         sa.Column("refunded_amount", sa.BigInteger(), nullable=False),
+        sa.Column("earned_amount", sa.BigInteger(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("holding_days", sa.Integer(), nullable=False),
