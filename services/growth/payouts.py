@@ -34,27 +34,20 @@ class BelowMinimum(InvalidInput):
 
 async def balance(session: AsyncSession, affiliate_id: str, currency: str) -> tuple[int, int]:
     """(number of open lines, their sum): approved unpaid commissions and open clawbacks."""
-    owed = (
-        select(func.count(), func.coalesce(func.sum(Commission.amount), 0))
-        .where(
-            Commission.affiliate_id == affiliate_id,
-            Commission.currency == currency,
-            Commission.status == CommissionStatus.APPROVED,
-            Commission.payout_id.is_(None),
-        )
-        .subquery()
+    owed = select(func.count(), func.coalesce(func.sum(Commission.amount), 0)).where(
+        Commission.affiliate_id == affiliate_id,
+        Commission.currency == currency,
+        Commission.status == CommissionStatus.APPROVED,
+        Commission.payout_id.is_(None),
     )
-    clawed = (
-        select(func.count(), func.coalesce(func.sum(CommissionAdjustment.amount), 0))
-        .where(
-            CommissionAdjustment.affiliate_id == affiliate_id,
-            CommissionAdjustment.currency == currency,
-            CommissionAdjustment.payout_id.is_(None),
-        )
-        .subquery()
+    clawed = select(func.count(), func.coalesce(func.sum(CommissionAdjustment.amount), 0)).where(
+        CommissionAdjustment.affiliate_id == affiliate_id,
+        CommissionAdjustment.currency == currency,
+        CommissionAdjustment.payout_id.is_(None),
     )
-    row = (await session.execute(select(owed, clawed))).one()
-    return int(row[0]) + int(row[2]), int(row[1]) + int(row[3])
+    a = (await session.execute(owed)).one()
+    c = (await session.execute(clawed)).one()
+    return int(a[0]) + int(c[0]), int(a[1]) + int(c[1])
 
 
 async def _take_lines(
