@@ -126,12 +126,6 @@ class PayoutOut(BaseModel):
     paid_at: datetime | None
 
 
-class PayoutRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    currency: Currency | None = Field(default=None, description="Default: the affiliate's")
-
-
 class AffiliateClickIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
