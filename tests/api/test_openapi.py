@@ -49,6 +49,15 @@ CONTRACT_PATHS = {
     ("post", "/v1/group-deals/{deal_id}/participants"),
     ("delete", "/v1/group-deals/{deal_id}/participants/{customer_id}"),
     ("get", "/v1/storefront/group-deals/{deal_id}"),
+    ("post", "/v1/affiliates"),
+    ("get", "/v1/affiliates"),
+    ("get", "/v1/affiliates/{affiliate_id}"),
+    ("patch", "/v1/affiliates/{affiliate_id}"),
+    ("get", "/v1/affiliates/{affiliate_id}/commissions"),
+    ("post", "/v1/affiliates/{affiliate_id}/payouts"),
+    ("get", "/v1/payouts"),
+    ("post", "/v1/payouts/{payout_id}/mark-paid"),
+    ("post", "/v1/storefront/affiliate-clicks"),
 }
 
 
