@@ -27,6 +27,8 @@ class ProgramKind(StrEnum):
     (a Keyword), but not flows: no flow can be configured with these kinds."""
 
     GROUP_DEAL = "group_deal"
+    COMMISSION = "commission"
+    AFFILIATE_PAYOUT = "affiliate_payout"
 
 
 class DealStatus(StrEnum):
@@ -37,6 +39,15 @@ class DealStatus(StrEnum):
     ACTIVATED = "activated"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class CommissionStatus(StrEnum):
+    """An affiliate commission's status (`affiliate_commissions.status`)."""
+
+    PENDING = "pending"  # held for the affiliate's holding days
+    APPROVED = "approved"  # owed: the next payout takes it
+    PAID = "paid"  # taken by a payout (a later refund is clawed back on the next one)
+    VOIDED = "voided"  # cancelled or refunded in full before any payout
 
 
 class Channel(StrEnum):

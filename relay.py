@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -28,6 +28,7 @@ from flow_contract import (
     FlowKind,
     OrderCompleted,
     ProductView,
+    ProgramKind,
     Signal,
 )
 from models import RelayFailure
@@ -49,8 +50,9 @@ from services.events.relay_failures import (
     queue_behind,
     set_aside,
 )
-from services.events.routing import EventRow, Operation, RunStart, plan_operations
+from services.events.routing import EventRow, Operation, ProgramStart, RunStart, plan_operations
 from workflows.abandoned_cart import AbandonedCartWorkflow
+from workflows.affiliate_commission import AffiliateCommissionWorkflow, CommissionInput
 from workflows.browse_reminder import BrowseReminderWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
 from workflows.search_attributes import CART_ID, CUSTOMER_ID, FLOW_KIND, ORDER_ID, STORE_ID
@@ -250,6 +252,10 @@ class Relay:
         return failures
 
     async def _call(self, op: Operation) -> None:
+        if op.program is not None:
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await start_program_run(self._client, op, op.program, self._task_queue)
+            return
         if op.start is None:
             assert op.signal is not None
             handle: WorkflowHandle[Any, Any] = self._client.get_workflow_handle(op.workflow_id)
@@ -288,7 +294,7 @@ def _events_of(ops: Iterable[Operation], by_seq: dict[int, EventRow]) -> list[Ev
 
 
 # Each run kind's signal handlers, by the signal's input type.
-SIGNAL_METHODS: dict[tuple[FlowKind, type[Signal]], Callable[[Any, Any], None]] = {
+SIGNAL_METHODS: dict[tuple[FlowKind | ProgramKind, type[Signal]], Callable[[Any, Any], None]] = {
     (FlowKind.ABANDONED_CART, CartActivity): AbandonedCartWorkflow.cart_updated,
     (FlowKind.ABANDONED_CART, OrderCompleted): AbandonedCartWorkflow.order_placed,
     (FlowKind.ABANDONED_CART, CustomerErased): AbandonedCartWorkflow.customer_erased,
@@ -300,7 +306,7 @@ SIGNAL_METHODS: dict[tuple[FlowKind, type[Signal]], Callable[[Any, Any], None]] 
 }
 
 
-def signal_method(kind: FlowKind, signal: Signal) -> Callable[[Any, Any], None]:
+def signal_method(kind: FlowKind | ProgramKind, signal: Signal) -> Callable[[Any, Any], None]:
     """The handler of this signal on a run of this kind (a KeyError: a routing bug)."""
     return SIGNAL_METHODS[(kind, type(signal))]
 
@@ -318,6 +324,27 @@ async def start_run(client: Client, op: Operation, start: RunStart, task_queue: 
         search_attributes=search_attributes(op.store_id, start),
         start_signal=signal.SIGNAL if signal is not None else None,
         start_signal_args=[signal] if signal is not None else [],
+    )
+
+
+async def start_program_run(
+    client: Client, op: Operation, program: ProgramStart, task_queue: str
+) -> None:
+    """Start an order's commission run: once per order (a run that ended is not started again
+    by a redelivered event), filed under StoreId, OrderId and FlowKind `commission`."""
+    await client.start_workflow(
+        AffiliateCommissionWorkflow.run,
+        CommissionInput(op.store_id, program.order_id, program.holding_days),
+        id=op.workflow_id,
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(STORE_ID, op.store_id),
+                SearchAttributePair(ORDER_ID, program.order_id),
+                SearchAttributePair(FLOW_KIND, str(program.kind)),
+            ]
+        ),
     )
 
 

@@ -7,6 +7,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from activities.affiliates import AffiliateActivities
 from activities.flow_steps import FlowActivities
 from activities.group_deals import GroupDealActivities
 from activities.webhook_delivery import WebhookActivities
@@ -16,6 +17,7 @@ from integrations.messaging import ChannelProviders, LogProvider, MessageProvide
 from integrations.sendgrid_email import SendGridProvider
 from integrations.twilio_messaging import TwilioProvider
 from models.database import SessionMaker, create_engine, create_sessionmaker
+from payout_schedules import PayoutScheduler
 from relay import Relay
 from services.logging import configure_logging
 from services.messaging.consent import unsubscribe_url
@@ -23,6 +25,8 @@ from services.messaging.templates import TemplateRenderer
 from services.stores.settings import StoreDefaults
 from webhook_outbox import WebhookOutbox
 from workflows.abandoned_cart import AbandonedCartWorkflow
+from workflows.affiliate_commission import AffiliateCommissionWorkflow
+from workflows.affiliate_payouts import AffiliatePayoutWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
 from workflows.group_deal import GroupDealWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
@@ -35,6 +39,8 @@ WORKFLOWS = [
     ReturnPurchaseWorkflow,
     WebhookDeliveryWorkflow,
     GroupDealWorkflow,
+    AffiliateCommissionWorkflow,
+    AffiliatePayoutWorkflow,
 ]
 
 
@@ -107,6 +113,7 @@ def build_worker(
     deals = GroupDealActivities(
         sessionmaker, message_provider(settings), StoreDefaults.from_settings(settings)
     )
+    affiliates = AffiliateActivities(sessionmaker)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -117,6 +124,8 @@ def build_worker(
             webhooks.attempt_webhook_delivery,
             deals.settle_group_deal,
             deals.send_deal_notices,
+            affiliates.approve_commission,
+            affiliates.create_automatic_payouts,
         ],
         max_concurrent_activities=50,
         # Runs waiting on timers stay in memory: an evicted run is replayed from its whole
@@ -158,12 +167,14 @@ async def run_worker(settings: Settings) -> None:
         task_queue=settings.task_queue,
         poll_seconds=settings.relay_poll_seconds,
     )
+    payout_scheduler = PayoutScheduler(sessionmaker, client, task_queue=settings.task_queue)
     log.info("worker started", extra={"task_queue": settings.task_queue})
     try:
         async with worker, asyncio.TaskGroup() as tasks:
             tasks.create_task(relay.run())
             tasks.create_task(outbox.run())
             tasks.create_task(deal_outbox.run())
+            tasks.create_task(payout_scheduler.run())
     finally:
         renderer.close()
         await engine.dispose()

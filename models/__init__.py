@@ -1,5 +1,13 @@
 """SQLAlchemy models, one file per aggregate. Importing this package registers them all."""
 
+from models.affiliate import (
+    Affiliate,
+    AffiliateClick,
+    Commission,
+    CommissionAdjustment,
+    Payout,
+    PayoutSchedule,
+)
 from models.base import Base
 from models.bundle import Bundle
 from models.catalog import Product, ProductVariant
@@ -23,11 +31,15 @@ from models.webhook import WebhookReceipt
 from models.webhook_endpoint import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "Affiliate",
+    "AffiliateClick",
     "ApiKey",
     "Base",
     "Bundle",
     "Cart",
     "ChannelConnection",
+    "Commission",
+    "CommissionAdjustment",
     "CompletedCheckout",
     "Conversion",
     "Coupon",
@@ -41,6 +53,8 @@ __all__ = [
     "GroupDealParticipant",
     "Message",
     "Order",
+    "Payout",
+    "PayoutSchedule",
     "Product",
     "ProductVariant",
     "PromoCodeRule",

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Event, RecoveryRun
 from services.events.routing import BROWSE, CART, RETURN, EventRow, Operation, RoutingContext
+from services.growth.commissions import hold_days
 from services.messaging.flows import current_flow
 
 RELAYED_TYPES = ("cart.updated", "product.viewed", "order.placed", "customer.erased")
@@ -89,6 +90,9 @@ async def routing_context(session: AsyncSession, events: list[EventRow]) -> Rout
         if config.enabled and config.steps:
             flows[(store_id, kind)] = (version, config)
     ctx = RoutingContext(flows=flows)
+    ctx.commissions = await hold_days(
+        session, {(e.store_id, e.data["order_id"]) for e in relevant if e.type == "order.placed"}
+    )
     carts = {(e.store_id, e.data["cart_id"]) for e in relevant if e.type == "cart.updated"}
     if carts:
         # The projection's time of each cart: a cart update older than it is stale.

@@ -21,6 +21,8 @@ from services.events.types import (
     ProductUpserted,
     ValidEvent,
 )
+from services.growth.commissions import attribute_order as attribute_affiliate
+from services.growth.commissions import settle_order_change
 from services.messaging.attribution import attribute_order
 
 
@@ -242,6 +244,7 @@ async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) 
             currency=data.currency,
             clicked_message_id=(attribution or {}).get("utm_content"),
         )
+        await attribute_affiliate(session, store_id, data, event.occurred_at)
     if data.cart_id:
         await session.execute(
             update(Cart)
@@ -271,6 +274,9 @@ async def _change_order(
             Order.status != "cancelled",
         )
         .values(**values)
+    )
+    await settle_order_change(
+        session, store_id, data.order_id, cancelled=status == "cancelled", refund=data.amount
     )
     if status == "cancelled" or data.amount is None:
         # Cancelled or refunded in full: the order's coupon uses and gift-card draws come back.

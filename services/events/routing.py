@@ -18,6 +18,7 @@ from flow_contract import (
     FlowKind,
     OrderCompleted,
     ProductView,
+    ProgramKind,
     Signal,
 )
 
@@ -53,16 +54,26 @@ class RunStart:
 
 
 @dataclass(frozen=True)
+class ProgramStart:
+    """Start a growth program's run for an order (`AffiliateCommissionWorkflow`)."""
+
+    kind: ProgramKind
+    order_id: str
+    holding_days: int
+
+
+@dataclass(frozen=True)
 class Operation:
     """Signal a run (`start`: starting it first if it is not running), or only start one. The
     relay turns it into the workflow's typed start and signal calls."""
 
     workflow_id: str
     store_id: str
-    kind: FlowKind  # of the run it reaches
+    kind: FlowKind | ProgramKind  # of the run it reaches
     signal: Signal | None  # the signal's input; None: only start
     start: RunStart | None = None
     seq: int = 0  # the event it comes from
+    program: ProgramStart | None = None
 
     @property
     def signal_name(self) -> str | None:
@@ -85,6 +96,8 @@ class RoutingContext:
     open_runs: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     # (store, cart) -> the cart projection's `updated_at` (the newest update it has applied).
     cart_updated_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # (store, order) -> holding days, for the orders that earned an affiliate a commission.
+    commissions: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def is_stale(self, e: EventRow) -> bool:
         known = self.cart_updated_at.get((e.store_id, e.data["cart_id"]))
@@ -204,6 +217,11 @@ def _order_placed(plan: _Plan, e: EventRow) -> None:
     payload = OrderCompleted(event_id=e.event_id, order_id=order_id)
     for run in sorted(targets):
         plan.add(Operation(run, e.store_id, kind_of(run), payload, seq=e.seq))
+    if (hold := plan.ctx.commissions.get((e.store_id, order_id))) is not None:
+        commission = ProgramStart(ProgramKind.COMMISSION, order_id, hold)
+        run_id = f"commission:{e.store_id}:{order_id}"
+        kind = ProgramKind.COMMISSION
+        plan.add(Operation(run_id, e.store_id, kind, None, seq=e.seq, program=commission))
     if flow := plan.flow(e.store_id, RETURN):
         start = RunStart(RETURN, flow[0], flow[1], customer_id, order_id=order_id)
         run_id = workflow_id(RETURN, e.store_id, order_id)

@@ -17,6 +17,7 @@ from api.main import create_app
 from config import Settings
 from devstack.temporal import free_port
 from models.database import create_engine, create_sessionmaker
+from services.growth.commissions import approve
 from services.messaging.consent import unsubscribe_token
 from tests.conftest import OPERATOR
 from tests.integrations.rows import add_message
@@ -78,6 +79,57 @@ def _message(settings: Settings, store_id: str) -> str:
             await engine.dispose()
 
     return asyncio.run(add())
+
+
+def _approve(settings: Settings, store_id: str, order_ids: list[str]) -> None:
+    """What the commission runs do after the hold (no worker runs in the fuzz run)."""
+
+    async def run() -> None:
+        engine = create_engine(settings.require_database_url())
+        try:
+            async with create_sessionmaker(engine).begin() as session:
+                for order_id in order_ids:
+                    await approve(session, store_id, order_id)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def _affiliate(http: httpx.Client, live: LiveApi, settings: Settings, store_id: str) -> None:
+    """An affiliate with a payout made, and one approved commission left for the next payout."""
+    auth = live.headers("secret")
+    affiliate = _ok(
+        http.post(
+            "/v1/affiliates",
+            json={
+                "name": "Fuzz",
+                "email": "fuzz@example.com",
+                "commission": {"type": "fixed", "value": 100},
+                "holding_days": 0,
+                "payout": {"mode": "manual", "minimum": 0},
+            },
+            headers=auth,
+        )
+    )
+    now = datetime.now(UTC).isoformat()
+    orders = [f"o_{store_id}_{i}" for i in range(2)]
+    for order_id in orders:
+        data = {
+            "order_id": order_id,
+            "customer_id": f"c_{store_id}",
+            "currency": "USD",
+            "items": [],
+            "total": 1000,
+            "attribution": {"affiliate_id": affiliate["id"]},
+        }
+        order = {"id": f"evt_{uuid.uuid4().hex}", "type": "order.placed", "occurred_at": now}
+        _ok(http.post("/v1/events", json={"events": [{**order, "data": data}]}, headers=auth))
+        _approve(settings, store_id, [order_id])
+        if order_id == orders[0]:
+            payout = _ok(http.post(f"/v1/affiliates/{affiliate['id']}/payouts", headers=auth))
+    live.ids |= {"affiliate_id": str(affiliate["id"]), "payout_id": str(payout["id"])}
+    live.query["currency"] = "USD"
 
 
 def seed(url: str, settings: Settings) -> LiveApi:
@@ -221,4 +273,5 @@ def seed(url: str, settings: Settings) -> LiveApi:
         live.query = {
             "token": unsubscribe_token(secret, live.ids["store_id"], live.ids["message_id"])
         }
+        _affiliate(http, live, settings, str(store["id"]))
         return live

@@ -55,6 +55,15 @@ CONTRACT_PATHS = {
     ("put", "/v1/channels/tiktok_shop"),
     ("get", "/v1/channels"),
     ("delete", "/v1/channels/{network}"),
+    ("post", "/v1/affiliates"),
+    ("get", "/v1/affiliates"),
+    ("get", "/v1/affiliates/{affiliate_id}"),
+    ("patch", "/v1/affiliates/{affiliate_id}"),
+    ("get", "/v1/affiliates/{affiliate_id}/commissions"),
+    ("post", "/v1/affiliates/{affiliate_id}/payouts"),
+    ("get", "/v1/payouts"),
+    ("post", "/v1/payouts/{payout_id}/mark-paid"),
+    ("post", "/v1/storefront/affiliate-clicks"),
 }
 
 
