@@ -1,5 +1,6 @@
 """SQLAlchemy models, one file per aggregate. Importing this package registers them all."""
 
+from models.ad_campaign import AdAssignment, AdCampaign, AdConversion, AdImpression
 from models.base import Base
 from models.bundle import Bundle
 from models.catalog import Product, ProductVariant
@@ -22,6 +23,10 @@ from models.webhook import WebhookReceipt
 from models.webhook_endpoint import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "AdAssignment",
+    "AdCampaign",
+    "AdConversion",
+    "AdImpression",
     "ApiKey",
     "Base",
     "Bundle",

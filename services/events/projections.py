@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Customer, Order, Product, ProductVariant
+from services.ads.conversions import record_ad_conversion
 from services.checkout.redemptions import release_checkout
 from services.events.erasure import erase_personal_data
 from services.events.types import (
@@ -241,6 +242,15 @@ async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) 
             total=data.total,
             currency=data.currency,
             clicked_message_id=(attribution or {}).get("utm_content"),
+        )
+        await record_ad_conversion(
+            session,
+            store_id,
+            order_id=data.order_id,
+            visitor_id=(attribution or {}).get("visitor_id"),
+            placed_at=event.occurred_at,
+            revenue=data.total,
+            currency=data.currency,
         )
     if data.cart_id:
         await session.execute(
