@@ -190,6 +190,27 @@ def seed(url: str, settings: Settings) -> LiveApi:
                 headers=auth,
             )
         )
+        ad = _ok(
+            http.post(
+                "/v1/ad-campaigns",
+                json={
+                    "name": "Fuzz",
+                    "placements": ["homepage_hero"],
+                    "variants": [
+                        {
+                            "key": "A",
+                            "weight": 1,
+                            "creative": {
+                                "title": "Fuzz",
+                                "image_url": "https://cdn.example.com/a.png",
+                                "link_url": "https://shop.example.com/",
+                            },
+                        }
+                    ],
+                },
+                headers=auth,
+            )
+        )
         spare = _ok(
             http.post(
                 f"/v1/stores/{store['id']}/keys",
@@ -212,6 +233,7 @@ def seed(url: str, settings: Settings) -> LiveApi:
             "endpoint_id": str(hook["id"]),
             "delivery_id": str(ping["id"]),
             "deal_id": str(deal["id"]),
+            "campaign_id": str(ad["id"]),
         }
         secret = settings.unsubscribe_secret
         live.query = {
