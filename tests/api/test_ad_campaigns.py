@@ -154,7 +154,7 @@ async def test_the_report_matches_a_hand_computed_example(
         "revenue": {"USD": 5000, "EUR": 1000},
     }
     assert b["probability_beats_control"] == pytest.approx(0.8, abs=1e-9)
-    # The 30-day window of `last_ad_click`: a click after `before`, or older than 30 days, is not it.
+    # `last_ad_click` looks 30 days back from `before`: a later or an older click is not it.
     now = datetime.now(UTC)
     async with sessionmaker() as session:
         assert (await last_ad_click(session, store.id, b1, now)) is not None
