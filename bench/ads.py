@@ -79,14 +79,15 @@ async def paced(
     latencies: list[float] = []
     answers: list[httpx.Response] = []
 
+    start = time.perf_counter()
+
     async def one(i: int) -> None:
-        began = time.perf_counter()
         response = await send(i)
-        latencies.append(time.perf_counter() - began)
+        # From when it was due, so time spent queued behind a slow answer counts too.
+        latencies.append(time.perf_counter() - (start + i / rate))
         answers.append(response)
 
     tasks = []
-    start = time.perf_counter()
     for i in range(int(rate * seconds)):
         delay = start + i / rate - time.perf_counter()
         if delay > 0:
@@ -133,7 +134,8 @@ async def main(rate: float, seconds: float, clients: int) -> Report:
         api_process(stack) as api_child,
         httpx.AsyncClient(
             base_url=api_child.base_url,
-            timeout=60,
+            # No pool timeout: when the api falls behind, requests wait (their latency shows it).
+            timeout=httpx.Timeout(60, pool=None),
             limits=httpx.Limits(max_connections=max(clients, 64)),
         ) as api,
     ):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, or_, select, update
+from sqlalchemy import any_, case, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,7 +50,7 @@ async def live_campaigns(
         select(AdCampaign)
         .where(
             AdCampaign.store_id == store_id,
-            AdCampaign.placements.any(placement),
+            any_(AdCampaign.placements) == placement,
             AdCampaign.ended_at.is_(None),
             AdCampaign.starts_at <= now,
             or_(AdCampaign.ends_at.is_(None), AdCampaign.ends_at > now),
