@@ -136,7 +136,8 @@ async def main(rate: float, seconds: float, clients: int) -> Report:
             base_url=api_child.base_url,
             # No pool timeout: when the api falls behind, requests wait (their latency shows it).
             timeout=httpx.Timeout(60, pool=None),
-            limits=httpx.Limits(max_connections=max(clients, 64)),
+            # Idle connections are dropped before uvicorn's 5 s keep-alive closes them under us.
+            limits=httpx.Limits(max_connections=max(clients, 64), keepalive_expiry=1.0),
         ) as api,
     ):
         store: BenchStore = await create_store(api, "ads bench")
