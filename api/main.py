@@ -10,6 +10,7 @@ from api.errors import install_error_handlers
 from api.guard import Limiters
 from api.middleware import BodyLimit, SecurityHeaders
 from api.routes import (
+    ad_campaigns,
     affiliates,
     bundles,
     channels,
@@ -29,6 +30,7 @@ from api.routes import (
     shopper_tokens,
     store_credit,
     store_settings,
+    storefront_ads,
     stores,
     unsubscribe,
     webhook_endpoints,
@@ -90,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         group_deals,
         channels,
         affiliates,
+        ad_campaigns,
+        storefront_ads,
         unsubscribe,
     ):
         app.include_router(module.router)

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one file per aggregate. Importing this package registers them all."""
 
+from models.ad_campaign import AdAssignment, AdCampaign, AdConversion, AdImpression
 from models.affiliate import (
     Affiliate,
     AffiliateClick,
@@ -31,6 +32,10 @@ from models.webhook import WebhookReceipt
 from models.webhook_endpoint import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "AdAssignment",
+    "AdCampaign",
+    "AdConversion",
+    "AdImpression",
     "Affiliate",
     "AffiliateClick",
     "ApiKey",

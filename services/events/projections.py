@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Customer, Order, Product, ProductVariant
+from services.ads.conversions import record_ad_conversion
 from services.checkout.redemptions import release_checkout
 from services.events.erasure import erase_personal_data
 from services.events.types import (
@@ -245,6 +246,15 @@ async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) 
             clicked_message_id=(attribution or {}).get("utm_content"),
         )
         await attribute_affiliate(session, store_id, data, event.occurred_at)
+        await record_ad_conversion(
+            session,
+            store_id,
+            order_id=data.order_id,
+            visitor_id=(attribution or {}).get("visitor_id"),
+            placed_at=event.occurred_at,
+            revenue=data.total,
+            currency=data.currency,
+        )
     if data.cart_id:
         await session.execute(
             update(Cart)

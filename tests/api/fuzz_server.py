@@ -245,6 +245,27 @@ def seed(url: str, settings: Settings) -> LiveApi:
         # The tests' channel override: nothing listens there, so the connection is `unchecked`.
         meta = {"pixel_id": "1", "ad_account_id": "2", "access_token": "fuzz-token"}
         _ok(http.put("/v1/channels/meta", json=meta, headers=auth))
+        ad = _ok(
+            http.post(
+                "/v1/ad-campaigns",
+                json={
+                    "name": "Fuzz",
+                    "placements": ["homepage_hero"],
+                    "variants": [
+                        {
+                            "key": "A",
+                            "weight": 1,
+                            "creative": {
+                                "title": "Fuzz",
+                                "image_url": "https://cdn.example.com/a.png",
+                                "link_url": "https://shop.example.com/",
+                            },
+                        }
+                    ],
+                },
+                headers=auth,
+            )
+        )
         spare = _ok(
             http.post(
                 f"/v1/stores/{store['id']}/keys",
@@ -268,6 +289,7 @@ def seed(url: str, settings: Settings) -> LiveApi:
             "delivery_id": str(ping["id"]),
             "deal_id": str(deal["id"]),
             "network": "meta",
+            "campaign_id": str(ad["id"]),
         }
         secret = settings.unsubscribe_secret
         live.query = {

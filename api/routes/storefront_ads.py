@@ -1,0 +1,45 @@
+"""The storefront's side of on-site ads (publishable key): which ad to show, and its
+impression and click (docs/ads.md)."""
+
+from fastapi import Response
+
+from api.deps import AnyKey, SessionDep
+from api.errors import ERROR_SCHEMA
+from api.guard import guarded_router
+from api.schemas.ad_campaigns import AdEventIn, AdEventOut, AdRequest, Creative, ServedAd
+from services.ads import events, serving
+
+router = guarded_router(tags=["storefront ads"], responses={401: ERROR_SCHEMA})
+
+
+@router.post(
+    "/v1/storefront/ads",
+    response_model=ServedAd,
+    responses={204: {"description": "No ad to show here"}, 422: ERROR_SCHEMA},
+)
+async def serve_ad(body: AdRequest, session: SessionDep, caller: AnyKey) -> ServedAd | Response:
+    """The ad for this placement and visitor, or 204 when no campaign is eligible."""
+    served = await serving.serve_ad(
+        session, caller.store_id, serving.AdRequest(**body.model_dump())
+    )
+    if served is None:
+        return Response(status_code=204)
+    return ServedAd(
+        campaign_id=served.campaign_id,
+        variant_key=served.variant_key,
+        creative=Creative.model_validate(served.creative),
+        impression_token=served.impression_token,
+    )
+
+
+@router.post(
+    "/v1/storefront/ad-events",
+    status_code=202,
+    response_model=AdEventOut,
+    responses={404: ERROR_SCHEMA, 409: ERROR_SCHEMA, 422: ERROR_SCHEMA},
+)
+async def record_ad_event(body: AdEventIn, session: SessionDep, caller: AnyKey) -> AdEventOut:
+    """An impression or click of a served ad, counted once per token and type (a repeat is 202
+    with `counted: false`); a click before its impression is 409 `impression_not_recorded`."""
+    counted = await events.record_event(session, caller.store_id, body.impression_token, body.type)
+    return AdEventOut(type=body.type, counted=counted)

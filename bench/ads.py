@@ -1,0 +1,247 @@
+"""On-site ads over HTTP (uvicorn, 1 process, the embedded PostgreSQL), 100 live campaigns:
+
+a. Serving: `POST /v1/storefront/ads` sent open-loop at a steady `rate` (200 requests/s by
+   default) for `seconds`, each for one of 2,000 visitors on a random placement and device;
+   p50/p95/p99 latency beside `GET /healthz` sent the same way in the same run (the baseline).
+b. Intake: `POST /v1/storefront/ad-events` (an impression, then a click, for every served ad,
+   plus one duplicate impression each) from `clients` concurrent clients; events per second
+   beside `GET /healthz` hammered the same way.
+
+`python -m bench.ads [--quick]`. Targets: serving p95 < 10 ms, intake >= 2,000 events/s."""
+
+import argparse
+import asyncio
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from bench.report import Report, percentile, publish, verdict
+from bench.stack import (
+    BenchStore,
+    api_process,
+    bench_stack,
+    create_store,
+    stop_on_sigterm,
+)
+
+console = Console()
+PLACEMENTS = ["homepage_hero", "category_banner", "product_page", "checkout_upsell"]
+DEVICES = ["mobile", "desktop", "tablet"]
+CAMPAIGNS, VISITORS = 100, 2000
+SERVE_P95_MS, EVENTS_PER_SECOND = 10.0, 2000.0
+
+
+def campaign_body(k: int, rng: random.Random) -> dict[str, Any]:
+    """A mix: most target a device, a category or a group, some are capped, all live."""
+    targeting: dict[str, Any] = {}
+    roll = k % 5
+    if roll == 1:
+        targeting["device_types"] = [rng.choice(DEVICES)]
+    elif roll == 2:
+        targeting["category_ids"] = [f"cat{rng.randrange(20)}"]
+    elif roll == 3:
+        targeting["shopper_groups"] = ["vip"]
+    body: dict[str, Any] = {
+        "name": f"Campaign {k}",
+        "placements": rng.sample(PLACEMENTS, rng.randint(1, 2)),
+        "targeting": targeting,
+        "priority": rng.randrange(100),
+        "variants": [
+            {
+                "key": key,
+                "weight": rng.randint(1, 5),
+                "creative": {
+                    "title": f"Offer {k}{key}",
+                    "body": "Up to 30% off",
+                    "image_url": f"https://cdn.example.com/{k}{key}.png",
+                    "link_url": f"https://shop.example.com/c/{k}",
+                    "cta": "Shop now",
+                },
+            }
+            for key in ("A", "B", "C")[: rng.randint(2, 3)]
+        ],
+    }
+    if k % 4 == 0:
+        body["frequency_cap"] = {"max_impressions": 5, "window_seconds": 3600}
+    return body
+
+
+async def paced(
+    rate: float, seconds: float, send: Callable[[int], Awaitable[httpx.Response]]
+) -> tuple[list[float], list[httpx.Response]]:
+    """Open-loop: request i is sent at i / rate whatever the previous ones are doing, so a slow
+    answer cannot slow the offered load down (no coordinated omission)."""
+    latencies: list[float] = []
+    answers: list[httpx.Response] = []
+
+    start = time.perf_counter()
+
+    async def one(i: int) -> None:
+        response = await send(i)
+        # From when it was due, so time spent queued behind a slow answer counts too.
+        latencies.append(time.perf_counter() - (start + i / rate))
+        answers.append(response)
+
+    tasks = []
+    for i in range(int(rate * seconds)):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    return latencies, answers
+
+
+async def hammer(
+    clients: int, jobs: list[Any], call: Callable[[Any], Awaitable[httpx.Response]]
+) -> tuple[float, list[int]]:
+    """Every job through `clients` concurrent clients, as fast as they answer."""
+    queue = iter(jobs)
+    statuses: list[int] = []
+
+    async def client() -> None:
+        for job in queue:
+            statuses.append((await call(job)).status_code)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return time.perf_counter() - began, statuses
+
+
+def ms(values: list[float], p: float) -> float:
+    return percentile([v * 1000 for v in values], p)
+
+
+async def main(rate: float, seconds: float, clients: int) -> Report:
+    report = Report(name="ads", title=f"On-site ads: {CAMPAIGNS} live campaigns, {rate:.0f} req/s")
+    report.notes += [
+        "api: uvicorn, 1 worker process, 127.0.0.1; embedded PostgreSQL; secret key "
+        "(the storefront routes take either key; the lookup costs the same)",
+        f"serving: open-loop at {rate:.0f} req/s for {seconds:.0f} s, {VISITORS} visitors, "
+        "random placement and device; healthz sent the same way first",
+        f"intake: {clients} concurrent clients; impression + duplicate + click per served ad",
+        f"load average (1 min) at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
+        "(shared with other agents' work)",
+    ]
+    rng = random.Random(14)
+    async with (
+        bench_stack("ads") as stack,
+        api_process(stack) as api_child,
+        httpx.AsyncClient(
+            base_url=api_child.base_url,
+            # No pool timeout: when the api falls behind, requests wait (their latency shows it).
+            timeout=httpx.Timeout(60, pool=None),
+            # Idle connections are dropped before uvicorn's 5 s keep-alive closes them under us.
+            limits=httpx.Limits(max_connections=max(clients, 64), keepalive_expiry=1.0),
+        ) as api,
+    ):
+        store: BenchStore = await create_store(api, "ads bench")
+        for k in range(CAMPAIGNS):
+            made = await api.post(
+                "/v1/ad-campaigns", json=campaign_body(k, rng), headers=store.headers
+            )
+            made.raise_for_status()
+
+        def ad_request(i: int) -> dict[str, Any]:
+            r = random.Random(i)
+            return {
+                "placement": r.choice(PLACEMENTS),
+                "visitor_id": f"v{r.randrange(VISITORS)}",
+                "device_type": r.choice(DEVICES),
+                "category_id": f"cat{r.randrange(20)}",
+            }
+
+        async def serve(i: int) -> httpx.Response:
+            return await api.post("/v1/storefront/ads", json=ad_request(i), headers=store.headers)
+
+        # Warm up the connection pool and the api's code paths, then measure.
+        await paced(50, 2, serve)
+        console.print(f"healthz at {rate:.0f}/s for {seconds:.0f} s ...")
+        base_lat, _ = await paced(rate, seconds, lambda i: api.get("/healthz"))
+        console.print(f"serving at {rate:.0f}/s for {seconds:.0f} s ...")
+        serve_lat, served = await paced(rate, seconds, serve)
+        bad = [r.status_code for r in served if r.status_code not in (200, 204)]
+        tokens = [r.json()["impression_token"] for r in served if r.status_code == 200]
+        jobs = [(t, "impression") for t in tokens]
+        jobs += [(t, "impression") for t in tokens] + [(t, "click") for t in tokens]
+
+        async def post_event(job: tuple[str, str]) -> httpx.Response:
+            body = {"impression_token": job[0], "type": job[1]}
+            return await api.post("/v1/storefront/ad-events", json=body, headers=store.headers)
+
+        console.print(f"healthz x {len(jobs)} from {clients} clients ...")
+        base_seconds, _ = await hammer(clients, jobs, lambda job: api.get("/healthz"))
+        console.print(f"{len(jobs)} ad events from {clients} clients ...")
+        event_seconds, statuses = await hammer(clients, jobs, post_event)
+        counted = await stack.scalar(
+            "SELECT count(*) FILTER (WHERE impressed_at IS NOT NULL) + "
+            "count(*) FILTER (WHERE clicked_at IS NOT NULL) FROM ad_impressions"
+        )
+    p95, base_p95 = ms(serve_lat, 95), ms(base_lat, 95)
+    report.add(
+        "serve latency p50 / p95 / p99, ms",
+        f"{ms(serve_lat, 50):.1f} / {p95:.1f} / {ms(serve_lat, 99):.1f}",
+        f"{ms(base_lat, 50):.1f} / {base_p95:.1f} / {ms(base_lat, 99):.1f} (healthz)",
+    )
+    report.add("serve p95, ms", f"{p95:.1f}", f"< {SERVE_P95_MS:.0f}", verdict(p95 < SERVE_P95_MS))
+    report.add(
+        "ads served (200) / none eligible (204)",
+        f"{len(tokens)} / {len(served) - len(tokens) - len(bad)}",
+    )
+    report.add("other answers", str(len(bad)), "0", verdict(not bad))
+    rate_events = len(jobs) / event_seconds
+    base_rate = len(jobs) / base_seconds
+    report.add(
+        "ad events, events/s",
+        f"{rate_events:.0f}",
+        f">= {EVENTS_PER_SECOND:.0f} ({base_rate:.0f} healthz req/s)",
+        verdict(rate_events >= EVENTS_PER_SECOND),
+    )
+    report.add(
+        "ad event answers 202",
+        str(statuses.count(202)),
+        str(len(jobs)),
+        verdict(statuses.count(202) == len(jobs)),
+    )
+    report.add(
+        "events counted (once each)",
+        str(counted),
+        str(2 * len(tokens)),
+        verdict(counted == 2 * len(tokens)),
+    )
+    report.data.update(
+        rate=rate,
+        seconds=seconds,
+        clients=clients,
+        serve_p50_ms=ms(serve_lat, 50),
+        serve_p95_ms=p95,
+        serve_p99_ms=ms(serve_lat, 99),
+        healthz_p95_ms=base_p95,
+        served=len(tokens),
+        events=len(jobs),
+        events_per_second=rate_events,
+        healthz_per_second=base_rate,
+        load_average_at_end=os.getloadavg()[0],
+    )
+    return report
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.ads", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="5 s per phase")
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--clients", type=int, default=32)
+    args = parser.parse_args()
+    stop_on_sigterm()
+    seconds = 5.0 if args.quick else args.seconds
+    publish(asyncio.run(main(args.rate, seconds, args.clients)), console)
+
+
+if __name__ == "__main__":
+    cli()
