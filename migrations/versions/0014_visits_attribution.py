@@ -81,9 +81,7 @@ def upgrade() -> None:
         _store_fk("order_attributions"),
         sa.PrimaryKeyConstraint("store_id", "order_id", name=op.f("pk_order_attributions")),
     )
-    op.create_index(
-        "ix_order_attributions_placed", "order_attributions", ["store_id", "placed_at"]
-    )
+    op.create_index("ix_order_attributions_placed", "order_attributions", ["store_id", "placed_at"])
 
 
 def downgrade() -> None:

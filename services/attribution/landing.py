@@ -108,7 +108,7 @@ def _same_site(a: str, b: str) -> bool:
     return a == b or a.endswith("." + b) or b.endswith("." + a)
 
 
-def _source_of(
+def source_of(
     tags: dict[str, str], referrer_host: str | None, landing_host: str
 ) -> tuple[str, str]:
     """Who sent the visitor, when the link did not say (no `utm_source`)."""
@@ -150,7 +150,7 @@ def parse_landing(landing_url: str, referrer: str | None, at: datetime) -> Touch
         source, medium = tags.pop("source"), tags.pop("medium", "(none)")
     else:
         tags.pop("medium", None)  # a medium without a source names nothing
-        source, medium = _source_of(tags, referrer_host, _host(landing_url))
+        source, medium = source_of(tags, referrer_host, _host(landing_url))
     fbclid = tags.get("fbclid")
     return Touch(
         source=source,

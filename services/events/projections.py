@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Customer, Order, Product, ProductVariant
+from services.attribution.orders import attribute_placed_order
 from services.checkout.redemptions import release_checkout
 from services.events.erasure import erase_personal_data
 from services.events.types import (
@@ -21,7 +22,6 @@ from services.events.types import (
     ProductUpserted,
     ValidEvent,
 )
-from services.messaging.attribution import attribute_order
 
 
 def _latest(events: Sequence[ValidEvent], key: str) -> list[ValidEvent]:
@@ -232,16 +232,8 @@ async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) 
         .returning(Order.order_id)
     )
     if placed.first() is not None:
-        await attribute_order(
-            session,
-            store_id=store_id,
-            order_id=data.order_id,
-            customer_id=data.customer_id,
-            placed_at=event.occurred_at,
-            total=data.total,
-            currency=data.currency,
-            clicked_message_id=(attribution or {}).get("utm_content"),
-        )
+        # Once per order: touches, the flow message, the ad click and the program.
+        await attribute_placed_order(session, store_id, data, event.occurred_at)
     if data.cart_id:
         await session.execute(
             update(Cart)
