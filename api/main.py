@@ -10,6 +10,7 @@ from api.errors import install_error_handlers
 from api.guard import Limiters
 from api.middleware import BodyLimit, SecurityHeaders
 from api.routes import (
+    attribution,
     bundles,
     checkout,
     coupons,
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhook_endpoints,
         group_deals,
         unsubscribe,
+        attribution,
     ):
         app.include_router(module.router)
     return app

@@ -142,7 +142,8 @@ def parse_landing(landing_url: str, referrer: str | None, at: datetime) -> Touch
     tags: dict[str, str] = {}
     for param, values in query.items():
         field = _PARAMS.get(param.lower())
-        value = values[0].strip()[:MAX_TAG] if values else ""
+        # Percent-escapes may decode to control characters (`%00`): those are dropped.
+        value = "".join(ch for ch in values[0] if ch.isprintable()).strip()[:MAX_TAG]
         if field and value and field not in tags:
             tags[field] = value
     referrer_host = _host(referrer) if referrer and is_web_url(referrer) else None

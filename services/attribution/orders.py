@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Conversion, OrderAttribution, Visit
+from models import Conversion, Order, OrderAttribution, Visit
 from services.attribution.ad_click import AdClick, last_ad_click
 from services.attribution.landing import Touch, fbc_value, source_of
 from services.attribution.visits import link_customer, visitors_of
+from services.errors import NotFound
 from services.events.types import Attribution, OrderPlaced
 from services.messaging.attribution import attribute_order
 
@@ -158,4 +159,23 @@ async def attribute_placed_order(
             **programs,
         )
         .on_conflict_do_nothing()
+    )
+
+
+async def order_attribution(
+    session: AsyncSession, store_id: str, order_id: str
+) -> OrderAttribution:
+    """The order's record; an order projected before attribution existed has an empty one."""
+    found = await session.get(OrderAttribution, (store_id, order_id))
+    if found is not None:
+        return found
+    order = await session.get(Order, (store_id, order_id))
+    if order is None:
+        raise NotFound("no such order", code="order_not_found")
+    return OrderAttribution(
+        store_id=store_id,
+        order_id=order_id,
+        placed_at=order.placed_at,
+        channel="storefront",
+        basis="none",
     )
