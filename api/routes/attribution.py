@@ -34,7 +34,7 @@ Bound = Annotated[str | None, Query(max_length=64)]
 )
 async def post_visit(body: VisitIn, session: SessionDep, caller: AnyKey) -> VisitOut:
     """A page view that landed from somewhere: its campaign tags, click ids and tokens."""
-    visit, touch = await record_visit(
+    record = await record_visit(
         session,
         caller.store_id,
         visitor_id=body.visitor_id,
@@ -44,10 +44,12 @@ async def post_visit(body: VisitIn, session: SessionDep, caller: AnyKey) -> Visi
         at=datetime.now(UTC),
     )
     return VisitOut(
-        visit_id=visit.id,
-        visitor_id=visit.visitor_id,
-        visited_at=visit.visited_at,
-        touch=Touch(**touch.as_dict()),
+        visit_id=record.visit.id,
+        visitor_id=record.visit.visitor_id,
+        visited_at=record.visit.visited_at,
+        touch=Touch(**record.touch.as_dict()),
+        first_visit_id=record.first_visit_id,
+        last_touch_visit_id=record.last_touch_visit_id,
     )
 
 

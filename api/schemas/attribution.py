@@ -48,6 +48,10 @@ class VisitOut(BaseModel):
     visitor_id: str
     visited_at: datetime
     touch: Touch
+    first_visit_id: str = Field(description="The visitor's first touch")
+    last_touch_visit_id: str = Field(
+        description="The visitor's last touch: a direct visit does not replace a campaign's"
+    )
 
 
 class MessageCredit(BaseModel):

@@ -3,12 +3,13 @@ Pure functions: the storefront posts the URL, this reads the campaign tags, clic
 program tokens out of it, and names a source when the link carried no tags."""
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from services.urls import is_web_url
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_TAG = 500  # longer values are cut: a tag is a label, not a payload
 DIRECT = ("(direct)", "(none)")
 # Hosts whose links are a search engine's or a social network's, by registrable name.
@@ -87,7 +88,7 @@ class BadUrl(ValueError):
 def fbc_value(fbclid: str, at: datetime) -> str:
     """Meta's `fbc`: `fb.<subdomain index>.<creation ms>.<fbclid>`, the fbclid case-exact. The
     index is 1 for a cookie set on the registrable domain, which is what a storefront does."""
-    return f"fb.1.{int(at.timestamp() * 1000)}.{fbclid}"
+    return f"fb.1.{(at - EPOCH) // timedelta(milliseconds=1)}.{fbclid}"
 
 
 def _host(url: str) -> str:

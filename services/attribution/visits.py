@@ -1,6 +1,7 @@
 """Storefront visits: each one is a touch; the visitor keeps its first touch and its last one,
 and becomes a customer when the storefront names one."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, func, select, update
@@ -13,6 +14,14 @@ from services.errors import invalid_field
 from services.ids import new_id
 
 
+@dataclass(frozen=True)
+class VisitRecord:
+    visit: Visit
+    touch: Touch
+    first_visit_id: str  # the visitor's first touch
+    last_touch_visit_id: str  # and its last (non-direct) one
+
+
 async def record_visit(
     session: AsyncSession,
     store_id: str,
@@ -22,7 +31,7 @@ async def record_visit(
     landing_url: str,
     referrer: str | None,
     at: datetime,
-) -> tuple[Visit, Touch]:
+) -> VisitRecord:
     """Store the visit's touch and move the visitor's first and last touch. A direct visit
     (no tags, no outside referrer) does not take the last touch from a campaign: the credit
     stays with what brought the visitor (Google Analytics' "last non-direct click")."""
@@ -58,7 +67,7 @@ async def record_visit(
     takes_last = (new.last_touch_direct.is_(False) | Visitor.last_touch_direct) & (
         new.last_touch_at >= Visitor.last_touch_at
     )
-    await session.execute(
+    visitor = await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[Visitor.store_id, Visitor.visitor_id],
             set_={
@@ -72,9 +81,10 @@ async def record_visit(
                 ),
                 "last_seen_at": func.greatest(new.last_seen_at, Visitor.last_seen_at),
             },
-        )
+        ).returning(Visitor.first_visit_id, Visitor.last_visit_id)
     )
-    return visit, touch
+    first_id, last_id = visitor.one()
+    return VisitRecord(visit, touch, first_id, last_id)
 
 
 async def link_customer(
