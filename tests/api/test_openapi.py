@@ -49,6 +49,9 @@ CONTRACT_PATHS = {
     ("post", "/v1/group-deals/{deal_id}/participants"),
     ("delete", "/v1/group-deals/{deal_id}/participants/{customer_id}"),
     ("get", "/v1/storefront/group-deals/{deal_id}"),
+    ("post", "/v1/storefront/visits"),
+    ("get", "/v1/orders/{order_id}/attribution"),
+    ("get", "/v1/reports/attribution"),
 }
 
 
