@@ -255,3 +255,12 @@ async def test_another_stores_order_is_404(api: httpx.AsyncClient, store: StoreK
         assert response.status_code == 404, response.text
         assert response.json()["error"]["code"] == "order_not_found"
     assert (await attribution_of(api, other, "o_theirs"))["basis"] == "none"
+
+
+async def test_erasure_unlinks_the_customers_visitors(
+    api: httpx.AsyncClient, store: StoreKeys
+) -> None:
+    await visit(api, store, "v_7", "?utm_source=google", customer_id="c_7")
+    await post(api, store, event("customer.erased", {"customer_id": "c_7"}))
+    await post(api, store, placed("o_7", "c_7", 1000))
+    assert (await attribution_of(api, store, "o_7"))["basis"] == "none"
