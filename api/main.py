@@ -12,6 +12,7 @@ from api.middleware import BodyLimit, SecurityHeaders
 from api.routes import (
     ad_campaigns,
     affiliates,
+    attribution,
     bundles,
     channels,
     checkout,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ad_campaigns,
         storefront_ads,
         unsubscribe,
+        attribution,
     ):
         app.include_router(module.router)
     return app

@@ -22,12 +22,14 @@ from models.flow import FlowVersion, RecoveryRun
 from models.gift_card import GiftCard, GiftCardTransaction
 from models.group_deal import GroupDeal, GroupDealParticipant
 from models.message import Message
+from models.order_attribution import OrderAttribution
 from models.promo_code_rule import PromoCodeRule
 from models.promotion import Coupon, CouponRedemption, Promotion
 from models.recommendation import RecommendationPin
 from models.relay_failure import RelayFailure
 from models.store import ApiKey, Store, StoreSettingsChange
 from models.store_credit import StoreCreditAccount, StoreCreditEntry
+from models.visit import Visit, Visitor
 from models.webhook import WebhookReceipt
 from models.webhook_endpoint import WebhookDelivery, WebhookEndpoint
 
@@ -58,6 +60,7 @@ __all__ = [
     "GroupDealParticipant",
     "Message",
     "Order",
+    "OrderAttribution",
     "Payout",
     "PayoutSchedule",
     "Product",
@@ -71,6 +74,8 @@ __all__ = [
     "StoreCreditAccount",
     "StoreCreditEntry",
     "StoreSettingsChange",
+    "Visit",
+    "Visitor",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookReceipt",

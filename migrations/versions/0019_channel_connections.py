@@ -1,7 +1,7 @@
 """channel connections: ad networks and social shops, credentials encrypted
 
 Revision ID: 0019
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-30 23:30:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0019"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

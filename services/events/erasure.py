@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, GroupDealParticipant, Message
+from services.attribution.visits import forget_customer
 
 PERSONAL_FIELDS = ("email", "phone", "first_name", "locale", "timezone")
 
@@ -27,6 +28,7 @@ async def erase_personal_data(session: AsyncSession, store_id: str, customer_id:
         )
         .values(customer_id=None)
     )
+    await forget_customer(session, store_id, customer_id)
     # The event log is append-only for routing, but the contact details it carried are removed.
     scrubbed: ColumnElement[Any] = Event.data.expression
     for name in PERSONAL_FIELDS:

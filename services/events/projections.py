@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Customer, Order, Product, ProductVariant
 from services.ads.conversions import record_ad_conversion
+from services.attribution.orders import attribute_placed_order
 from services.checkout.redemptions import release_checkout
 from services.events.erasure import erase_personal_data
 from services.events.types import (
@@ -24,7 +25,6 @@ from services.events.types import (
 )
 from services.growth.commissions import attribute_order as attribute_affiliate
 from services.growth.commissions import settle_order_change
-from services.messaging.attribution import attribute_order
 
 
 def _latest(events: Sequence[ValidEvent], key: str) -> list[ValidEvent]:
@@ -235,16 +235,8 @@ async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) 
         .returning(Order.order_id)
     )
     if placed.first() is not None:
-        await attribute_order(
-            session,
-            store_id=store_id,
-            order_id=data.order_id,
-            customer_id=data.customer_id,
-            placed_at=event.occurred_at,
-            total=data.total,
-            currency=data.currency,
-            clicked_message_id=(attribution or {}).get("utm_content"),
-        )
+        # Once per order: touches, the flow message, the ad click and the program.
+        await attribute_placed_order(session, store_id, data, event.occurred_at)
         await attribute_affiliate(session, store_id, data, event.occurred_at)
         await record_ad_conversion(
             session,

@@ -147,6 +147,7 @@ def seed(url: str, settings: Settings) -> LiveApi:
         live = LiveApi(url, keys["secret"]["key"], keys["publishable"]["key"])
         # Ids of this store only: another store seeded the same way has none of them.
         customer_id, product_id = f"c_{store['id']}", f"p_{store['id']}"
+        order_id = f"o_{store['id']}"
         auth = live.headers("secret")
         now = datetime.now(UTC).isoformat()
         events = [
@@ -167,6 +168,19 @@ def seed(url: str, settings: Settings) -> LiveApi:
                     "currency": "USD",
                     "category_ids": ["c"],
                     "available": True,
+                },
+            },
+            {
+                "id": f"evt_{uuid.uuid4().hex}",
+                "type": "order.placed",
+                "occurred_at": now,
+                "data": {
+                    "order_id": order_id,
+                    "customer_id": customer_id,
+                    "currency": "USD",
+                    "items": [{"product_id": product_id, "quantity": 1, "unit_price": 1000}],
+                    "total": 1000,
+                    "attribution": {"utm_source": "fuzz", "visitor_id": f"v_{store['id']}"},
                 },
             },
         ]
@@ -290,6 +304,7 @@ def seed(url: str, settings: Settings) -> LiveApi:
             "deal_id": str(deal["id"]),
             "network": "meta",
             "campaign_id": str(ad["id"]),
+            "order_id": order_id,
         }
         secret = settings.unsubscribe_secret
         live.query = {

@@ -64,6 +64,9 @@ CONTRACT_PATHS = {
     ("get", "/v1/payouts"),
     ("post", "/v1/payouts/{payout_id}/mark-paid"),
     ("post", "/v1/storefront/affiliate-clicks"),
+    ("post", "/v1/storefront/visits"),
+    ("get", "/v1/orders/{order_id}/attribution"),
+    ("get", "/v1/reports/attribution"),
 }
 
 

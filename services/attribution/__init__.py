@@ -1,0 +1,1 @@
+"""Visits and attribution: where visitors came from and what brought each order."""
