@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, ForeignKey, String, Text
+from sqlalchemy import ARRAY, ForeignKey, String, Text, false
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,6 +25,9 @@ class Customer(Base):
     consent_email: Mapped[bool] = mapped_column(default=False)
     consent_sms: Mapped[bool] = mapped_column(default=False)
     consent_whatsapp: Mapped[bool] = mapped_column(default=False)
+    # Hashed contact data may go to ad networks (docs/channels.md); withdrawing it removes the
+    # customer from every audience.
+    consent_ads: Mapped[bool] = mapped_column(default=False, server_default=false())
     # channel -> when the shopper last changed that consent through us or a provider (STOP,
     # unsubscribe): an older platform upsert does not undo it.
     consent_changed_at: Mapped[dict[str, str]] = mapped_column(

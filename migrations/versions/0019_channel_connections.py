@@ -1,4 +1,4 @@
-"""channel connections: ad networks and social shops, credentials encrypted
+"""channel connections: ad networks and social shops, credentials encrypted; consent.ads
 
 Revision ID: 0019
 Revises: 0014
@@ -41,6 +41,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("store_id", "network", name=op.f("pk_channel_connections")),
     )
 
+    op.add_column(
+        "customers",
+        sa.Column("consent_ads", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+
 
 def downgrade() -> None:
+    op.drop_column("customers", "consent_ads")
     op.drop_table("channel_connections")

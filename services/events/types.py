@@ -64,6 +64,8 @@ class Consent(Strict):
     email: bool | None = None
     sms: bool | None = None
     whatsapp: bool | None = None
+    # May be matched in ad networks (hashed contact data in conversions and audiences).
+    ads: bool | None = None
 
 
 class CustomerUpserted(Strict):

@@ -15,10 +15,10 @@ from werkzeug import Request, Response
 from api.main import create_app
 from config import Settings
 from integrations.ad_networks import tiktok_sign
-from models import ChannelConnection
+from models import ChannelConnection, Customer
 from models.database import SessionMaker
 from services.channels.connections import ChannelKeys, Network, credentials
-from tests.conftest import StoreKeys, make_store
+from tests.conftest import StoreKeys, event, make_store
 
 TOKEN = "EAAB-meta-access-token-0042"
 META = {"pixel_id": "1234567890", "ad_account_id": "998877", "access_token": TOKEN}
@@ -226,3 +226,24 @@ async def test_a_store_sees_and_removes_only_its_own_connections(
     assert (await api.delete("/v1/channels/meta", headers=store.auth())).status_code == 404
     theirs = (await api.get("/v1/channels", headers=other.auth())).json()["items"]
     assert {c["network"]: c["state"] for c in theirs}["meta"] == "unchecked"
+
+
+async def test_consent_to_ads_is_kept_per_customer(
+    api: httpx.AsyncClient, store: StoreKeys, sessionmaker: SessionMaker
+) -> None:
+    async def consent_ads() -> bool | None:
+        async with sessionmaker() as session:
+            return await session.scalar(
+                select(Customer.consent_ads).where(
+                    Customer.store_id == store.id, Customer.customer_id == "c_ads"
+                )
+            )
+
+    given = {"customer_id": "c_ads", "email": "a@x.io", "consent": {"ads": True}}
+    batch = {"events": [event("customer.upserted", given)]}
+    assert (await api.post("/v1/events", json=batch, headers=store.auth())).status_code == 202
+    assert await consent_ads() is True
+    withdrawn = {"customer_id": "c_ads", "consent": {"ads": False}}
+    batch = {"events": [event("customer.upserted", withdrawn)]}
+    assert (await api.post("/v1/events", json=batch, headers=store.auth())).status_code == 202
+    assert await consent_ads() is False
