@@ -52,6 +52,7 @@ class ReferralReason(StrEnum):
     ORDER_CANCELLED = "order_cancelled"
     ORDER_REFUNDED = "order_refunded"
     REWARD_UNAVAILABLE = "reward_unavailable"  # the coupon's promotion ended, say
+    CUSTOMER_ERASED = "customer_erased"  # the one to be rewarded was erased before the grant
 
 
 class DealStatus(StrEnum):

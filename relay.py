@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -28,6 +28,7 @@ from flow_contract import (
     FlowKind,
     OrderCompleted,
     ProductView,
+    ReferralRewardInput,
     Signal,
 )
 from models import RelayFailure
@@ -49,9 +50,10 @@ from services.events.relay_failures import (
     queue_behind,
     set_aside,
 )
-from services.events.routing import EventRow, Operation, RunStart, plan_operations
+from services.events.routing import EventRow, Operation, ProgramStart, RunStart, plan_operations
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
+from workflows.program_rewards import ReferralRewardWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
 from workflows.search_attributes import CART_ID, CUSTOMER_ID, FLOW_KIND, ORDER_ID, STORE_ID
 from workflows.types import AbandonedCartInput, BrowseReminderInput, ReturnPurchaseInput
@@ -250,8 +252,12 @@ class Relay:
         return failures
 
     async def _call(self, op: Operation) -> None:
+        if op.program is not None:
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await start_program_run(self._client, op.store_id, op.program, self._task_queue)
+            return
         if op.start is None:
-            assert op.signal is not None
+            assert op.signal is not None and isinstance(op.kind, FlowKind)
             handle: WorkflowHandle[Any, Any] = self._client.get_workflow_handle(op.workflow_id)
             try:
                 await handle.signal(signal_method(op.kind, op.signal), op.signal)
@@ -318,6 +324,27 @@ async def start_run(client: Client, op: Operation, start: RunStart, task_queue: 
         search_attributes=search_attributes(op.store_id, start),
         start_signal=signal.SIGNAL if signal is not None else None,
         start_signal_args=[signal] if signal is not None else [],
+    )
+
+
+async def start_program_run(
+    client: Client, store_id: str, start: ProgramStart, task_queue: str
+) -> None:
+    """A referral's run for its order: one per order (a second start finds it there)."""
+    await client.start_workflow(
+        ReferralRewardWorkflow.run,
+        ReferralRewardInput(store_id, start.order_id, start.code),
+        id=f"referral:{store_id}:{start.order_id}",
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(STORE_ID, store_id),
+                SearchAttributePair(FLOW_KIND, str(start.kind)),
+                SearchAttributePair(CUSTOMER_ID, start.customer_id),
+                SearchAttributePair(ORDER_ID, start.order_id),
+            ]
+        ),
     )
 
 

@@ -9,6 +9,7 @@ from temporalio.worker import Worker
 
 from activities.flow_steps import FlowActivities
 from activities.group_deals import GroupDealActivities
+from activities.program_rewards import ProgramRewardActivities
 from activities.webhook_delivery import WebhookActivities
 from config import Settings
 from deal_outbox import DealOutbox
@@ -17,6 +18,7 @@ from integrations.sendgrid_email import SendGridProvider
 from integrations.twilio_messaging import TwilioProvider
 from models.database import SessionMaker, create_engine, create_sessionmaker
 from relay import Relay
+from reward_outbox import RewardOutbox
 from services.logging import configure_logging
 from services.messaging.consent import unsubscribe_url
 from services.messaging.templates import TemplateRenderer
@@ -25,6 +27,7 @@ from webhook_outbox import WebhookOutbox
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
 from workflows.group_deal import GroupDealWorkflow
+from workflows.program_rewards import ReferralRewardWorkflow, SharingRewardWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
@@ -35,6 +38,8 @@ WORKFLOWS = [
     ReturnPurchaseWorkflow,
     WebhookDeliveryWorkflow,
     GroupDealWorkflow,
+    ReferralRewardWorkflow,
+    SharingRewardWorkflow,
 ]
 
 
@@ -105,6 +110,7 @@ def build_worker(
         timeout=settings.provider_timeout_seconds,
     )
     deals = GroupDealActivities(sessionmaker)
+    programs = ProgramRewardActivities(sessionmaker)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -114,6 +120,9 @@ def build_worker(
             activities.close_recovery_run,
             webhooks.attempt_webhook_delivery,
             deals.settle_group_deal,
+            programs.record_referral,
+            programs.settle_referral,
+            programs.settle_share_reward,
         ],
         max_concurrent_activities=50,
         # Runs waiting on timers stay in memory: an evicted run is replayed from its whole
@@ -155,12 +164,19 @@ async def run_worker(settings: Settings) -> None:
         task_queue=settings.task_queue,
         poll_seconds=settings.relay_poll_seconds,
     )
+    reward_outbox = RewardOutbox(
+        sessionmaker,
+        client,
+        task_queue=settings.task_queue,
+        poll_seconds=settings.relay_poll_seconds,
+    )
     log.info("worker started", extra={"task_queue": settings.task_queue})
     try:
         async with worker, asyncio.TaskGroup() as tasks:
             tasks.create_task(relay.run())
             tasks.create_task(outbox.run())
             tasks.create_task(deal_outbox.run())
+            tasks.create_task(reward_outbox.run())
     finally:
         renderer.close()
         await engine.dispose()

@@ -86,9 +86,7 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("status <> 'rejected'"),
     )
-    op.create_index(
-        "ix_referrals_referrer", "referrals", ["store_id", "referrer_id", "created_at"]
-    )
+    op.create_index("ix_referrals_referrer", "referrals", ["store_id", "referrer_id", "created_at"])
     op.create_table(
         "share_links",
         sa.Column("id", sa.String(length=40), nullable=False),

@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, GroupDealParticipant, Message
+from services.growth import referrals, sharing
 
 PERSONAL_FIELDS = ("email", "phone", "first_name", "locale", "timezone")
 
@@ -27,6 +28,9 @@ async def erase_personal_data(session: AsyncSession, store_id: str, customer_id:
         )
         .values(customer_id=None)
     )
+    # Referral codes and share links are disabled and unlinked; rewards stay as amounts.
+    await referrals.erase_customer(session, store_id, customer_id)
+    await sharing.erase_customer(session, store_id, customer_id)
     # The event log is append-only for routing, but the contact details it carried are removed.
     scrubbed: ColumnElement[Any] = Event.data.expression
     for name in PERSONAL_FIELDS:

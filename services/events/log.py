@@ -9,7 +9,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Event, RecoveryRun
-from services.events.routing import BROWSE, CART, RETURN, EventRow, Operation, RoutingContext
+from services.events.routing import (
+    BROWSE,
+    CART,
+    RETURN,
+    EventRow,
+    Operation,
+    RoutingContext,
+    order_codes,
+)
+from services.growth.referrals import known_codes
 from services.messaging.flows import current_flow
 
 RELAYED_TYPES = ("cart.updated", "product.viewed", "order.placed", "customer.erased")
@@ -89,6 +98,9 @@ async def routing_context(session: AsyncSession, events: list[EventRow]) -> Rout
         if config.enabled and config.steps:
             flows[(store_id, kind)] = (version, config)
     ctx = RoutingContext(flows=flows)
+    orders = [e for e in relevant if e.type == "order.placed"]
+    codes = {(e.store_id, c) for e in orders for c in order_codes(e.data)}
+    ctx.referral_codes = await known_codes(session, codes)
     carts = {(e.store_id, e.data["cart_id"]) for e in relevant if e.type == "cart.updated"}
     if carts:
         # The projection's time of each cart: a cart update older than it is stale.

@@ -21,6 +21,7 @@ from services.events.types import (
     ProductUpserted,
     ValidEvent,
 )
+from services.growth import referrals, sharing
 from services.messaging.attribution import attribute_order
 
 
@@ -242,6 +243,10 @@ async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) 
             currency=data.currency,
             clicked_message_id=(attribution or {}).get("utm_content"),
         )
+        if token := (attribution or {}).get("share_token"):
+            await sharing.attribute_order(
+                session, store_id, data.customer_id, token, event.occurred_at
+            )
     if data.cart_id:
         await session.execute(
             update(Cart)
@@ -273,5 +278,8 @@ async def _change_order(
         .values(**values)
     )
     if status == "cancelled" or data.amount is None:
-        # Cancelled or refunded in full: the order's coupon uses and gift-card draws come back.
+        # Cancelled or refunded in full: the order's coupon uses and gift-card draws come back,
+        # and a referral it made, not rewarded yet, is void.
         await release_checkout(session, store_id, data.order_id)
+        reason = "order_cancelled" if status == "cancelled" else "order_refunded"
+        await referrals.void_for_order(session, store_id, data.order_id, reason)

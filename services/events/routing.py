@@ -18,8 +18,18 @@ from flow_contract import (
     FlowKind,
     OrderCompleted,
     ProductView,
+    ProgramKind,
     Signal,
 )
+
+
+def order_codes(data: dict[str, Any]) -> list[str]:
+    """The codes an `order.placed` carries that may be referral codes, the attribution's first
+    (upper case: codes match as coupon codes do)."""
+    attribution = data.get("attribution") or {}
+    codes = [attribution.get("referral_code"), *(data.get("discount_codes") or [])]
+    return [c.strip().upper() for c in codes if isinstance(c, str) and c.strip()]
+
 
 CART, BROWSE, RETURN = FlowKind.ABANDONED_CART, FlowKind.BROWSE_REMINDER, FlowKind.RETURN_PURCHASE
 
@@ -53,15 +63,26 @@ class RunStart:
 
 
 @dataclass(frozen=True)
+class ProgramStart:
+    """Start a growth program's run for an order (a referral: the order carries `code`)."""
+
+    kind: ProgramKind
+    customer_id: str
+    order_id: str
+    code: str
+
+
+@dataclass(frozen=True)
 class Operation:
     """Signal a run (`start`: starting it first if it is not running), or only start one. The
     relay turns it into the workflow's typed start and signal calls."""
 
     workflow_id: str
     store_id: str
-    kind: FlowKind  # of the run it reaches
+    kind: FlowKind | ProgramKind  # of the run it reaches
     signal: Signal | None  # the signal's input; None: only start
     start: RunStart | None = None
+    program: ProgramStart | None = None  # or start a growth program's run
     seq: int = 0  # the event it comes from
 
     @property
@@ -85,6 +106,8 @@ class RoutingContext:
     open_runs: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     # (store, cart) -> the cart projection's `updated_at` (the newest update it has applied).
     cart_updated_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # (store, code) of the live referral codes the batch's orders carry.
+    referral_codes: set[tuple[str, str]] = field(default_factory=set)
 
     def is_stale(self, e: EventRow) -> bool:
         known = self.cart_updated_at.get((e.store_id, e.data["cart_id"]))
@@ -204,6 +227,12 @@ def _order_placed(plan: _Plan, e: EventRow) -> None:
     payload = OrderCompleted(event_id=e.event_id, order_id=order_id)
     for run in sorted(targets):
         plan.add(Operation(run, e.store_id, kind_of(run), payload, seq=e.seq))
+    codes = [c for c in order_codes(e.data) if (e.store_id, c) in plan.ctx.referral_codes]
+    if codes:
+        referral = ProgramStart(ProgramKind.REFERRAL, customer_id, order_id, codes[0])
+        run_id = f"referral:{e.store_id}:{order_id}"
+        kind = ProgramKind.REFERRAL
+        plan.add(Operation(run_id, e.store_id, kind, None, program=referral, seq=e.seq))
     if flow := plan.flow(e.store_id, RETURN):
         start = RunStart(RETURN, flow[0], flow[1], customer_id, order_id=order_id)
         run_id = workflow_id(RETURN, e.store_id, order_id)
