@@ -20,6 +20,7 @@ from api.routes import (
     group_deals,
     health,
     messages,
+    programs,
     promo_code_rules,
     promotions,
     recommendations,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks,
         webhook_endpoints,
         group_deals,
+        programs,
         unsubscribe,
     ):
         app.include_router(module.router)

@@ -23,8 +23,7 @@ from flow_contract import (
 )
 from models import Customer, Order, ProgramConfig, Referral, ReferralCode
 from services.checkout.code_text import normalize_coupon, random_code
-from services.checkout.store_credit import require_customer
-from services.errors import Conflict
+from services.errors import Conflict, NotFound
 from services.growth.rewards import (
     CouponReward,
     Reward,
@@ -79,8 +78,13 @@ def share_url(storefront: str, **params: str) -> str:
 
 
 async def code_of(session: AsyncSession, store_id: str, customer_id: str) -> str:
-    """The customer's code, created on first read (two first reads at once get the same)."""
-    await require_customer(session, store_id, customer_id)
+    """The customer's code, created on first read (two first reads at once get the same).
+    An erased customer has none (until the platform sends them again)."""
+    customer = await session.get(Customer, (store_id, customer_id))
+    if customer is None or (
+        customer.erased_at is not None and customer.erased_at >= customer.updated_at
+    ):
+        raise NotFound("customer not found")
     mine = (ReferralCode.store_id == store_id, ReferralCode.customer_id == customer_id)
     for _ in range(5):
         code = await session.scalar(select(ReferralCode.code).where(*mine))
