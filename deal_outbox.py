@@ -33,17 +33,19 @@ class DealOutbox:
         task_queue: str,
         batch_size: int = 100,
         poll_seconds: float = 1.0,
+        store_ids: list[str] | None = None,  # tests: these stores' deals only
     ) -> None:
         self._sessionmaker = sessionmaker
         self._client = client
         self._task_queue = task_queue
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self._store_ids = store_ids
 
     async def start_runs(self) -> int:
         """Start the runs of deals that have none yet; the first failure ends the batch."""
         async with self._sessionmaker.begin() as session:
-            rows = await claim_unstarted(session, self._batch_size)
+            rows = await claim_unstarted(session, self._batch_size, self._store_ids)
             started = []
             for row in rows:
                 now = datetime.now(UTC)
@@ -75,7 +77,7 @@ class DealOutbox:
 
     async def wake_runs(self) -> int:
         async with self._sessionmaker.begin() as session:
-            pending = await take_wakes(session, self._batch_size)
+            pending = await take_wakes(session, self._batch_size, self._store_ids)
         failed = []
         for store_id, deal_id in pending:
             handle = self._client.get_workflow_handle(workflow_id(store_id, deal_id))

@@ -46,14 +46,15 @@ async def settle(
     return DealState(deal.status, deal.participants)
 
 
-async def claim_unstarted(session: AsyncSession, limit: int) -> list[GroupDeal]:
+async def claim_unstarted(
+    session: AsyncSession, limit: int, store_ids: list[str] | None = None
+) -> list[GroupDeal]:
     """Deals whose run is not started yet, locked (another worker skips them)."""
+    query = select(GroupDeal).where(GroupDeal.run_started_at.is_(None))
+    if store_ids is not None:
+        query = query.where(GroupDeal.store_id.in_(store_ids))
     rows = await session.scalars(
-        select(GroupDeal)
-        .where(GroupDeal.run_started_at.is_(None))
-        .order_by(GroupDeal.created_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        query.order_by(GroupDeal.created_at).limit(limit).with_for_update(skip_locked=True)
     )
     return list(rows)
 
@@ -64,16 +65,17 @@ def mark_started(rows: list[GroupDeal]) -> None:
         row.run_started_at = now
 
 
-async def take_wakes(session: AsyncSession, limit: int) -> list[tuple[str, str]]:
+async def take_wakes(
+    session: AsyncSession, limit: int, store_ids: list[str] | None = None
+) -> list[tuple[str, str]]:
     """(store, deal) of the started runs with news, the flag cleared: joins after this set it
     again, so a hot deal costs one signal per round, never one per join."""
-    pending = (
-        select(GroupDeal.id)
-        .where(GroupDeal.wake_pending, GroupDeal.run_started_at.is_not(None))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
+    query = select(GroupDeal.id).where(
+        GroupDeal.wake_pending, GroupDeal.run_started_at.is_not(None)
     )
+    if store_ids is not None:
+        query = query.where(GroupDeal.store_id.in_(store_ids))
+    pending = query.limit(limit).with_for_update(skip_locked=True).scalar_subquery()
     result = await session.execute(
         update(GroupDeal)
         .where(GroupDeal.id.in_(pending))

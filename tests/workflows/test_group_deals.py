@@ -77,8 +77,17 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
     raise AssertionError(f"never saw {what}")
 
 
-def outbox(env: WorkflowEnvironment, sessionmaker: SessionMaker, worker: Worker) -> DealOutbox:
-    return DealOutbox(sessionmaker, env.client, task_queue=worker.task_queue, poll_seconds=0.05)
+def outbox(
+    env: WorkflowEnvironment, sessionmaker: SessionMaker, worker: Worker, store: StoreKeys
+) -> DealOutbox:
+    """This test's store's deals only: other tests' deals are not this worker's to run."""
+    return DealOutbox(
+        sessionmaker,
+        env.client,
+        task_queue=worker.task_queue,
+        poll_seconds=0.05,
+        store_ids=[store.id],
+    )
 
 
 async def test_the_deal_activates_once_when_the_minimum_is_reached(
@@ -91,7 +100,7 @@ async def test_the_deal_activates_once_when_the_minimum_is_reached(
     await hook(api, store)
     deal = await new_deal(api, store, min_participants=3, max_participants=5)
     assert (deal["status"], deal["participants"]) == ("open", 0)
-    box = outbox(temporal_env, sessionmaker, worker)
+    box = outbox(temporal_env, sessionmaker, worker, store)
     assert await box.dispatch_once() == 1  # the run is started
     handle = temporal_env.client.get_workflow_handle(workflow_id(store.id, deal["id"]))
 
@@ -136,7 +145,7 @@ async def test_a_deal_without_its_minimum_fails_at_its_end(
 ) -> None:
     await hook(api, store)
     deal = await new_deal(api, store, min_participants=3)
-    await outbox(temporal_env, sessionmaker, worker).dispatch_once()
+    await outbox(temporal_env, sessionmaker, worker, store).dispatch_once()
     for customer in ("c1", "c2"):
         assert (await join(api, store, deal["id"], customer)).status_code == 201
     handle = temporal_env.client.get_workflow_handle(workflow_id(store.id, deal["id"]))
@@ -161,7 +170,7 @@ async def test_cancel_ends_the_deal_and_its_run(
 ) -> None:
     await hook(api, store)
     deal = await new_deal(api, store)
-    box = outbox(temporal_env, sessionmaker, worker)
+    box = outbox(temporal_env, sessionmaker, worker, store)
     await box.dispatch_once()
     assert (await join(api, store, deal["id"], "c1")).status_code == 201
     cancelled = await api.post(f"/v1/group-deals/{deal['id']}/cancel", headers=store.auth())
@@ -280,7 +289,7 @@ async def test_300_concurrent_joins_fill_the_deal_to_its_max_and_activate_it_onc
 ) -> None:
     await hook(api, store)
     deal = await new_deal(api, store, min_participants=10, max_participants=200)
-    box = outbox(temporal_env, sessionmaker, worker)
+    box = outbox(temporal_env, sessionmaker, worker, store)
     await box.dispatch_once()
     dispatching = asyncio.create_task(box.run())  # wakes the run while the joins go on
     customers = [f"c{i}" for i in range(300)]
