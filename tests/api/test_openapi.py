@@ -49,6 +49,14 @@ CONTRACT_PATHS = {
     ("post", "/v1/group-deals/{deal_id}/participants"),
     ("delete", "/v1/group-deals/{deal_id}/participants/{customer_id}"),
     ("get", "/v1/storefront/group-deals/{deal_id}"),
+    ("put", "/v1/programs/referral"),
+    ("get", "/v1/programs/referral"),
+    ("get", "/v1/customers/{customer_id}/referral"),
+    ("get", "/v1/referrals"),
+    ("put", "/v1/programs/sharing"),
+    ("get", "/v1/programs/sharing"),
+    ("post", "/v1/share-links"),
+    ("post", "/v1/storefront/share-visits"),
 }
 
 
