@@ -29,6 +29,32 @@ class ProgramKind(StrEnum):
     GROUP_DEAL = "group_deal"
     COMMISSION = "commission"
     AFFILIATE_PAYOUT = "affiliate_payout"
+    REFERRAL = "referral"
+    SHARING = "sharing"
+
+
+class ReferralStatus(StrEnum):
+    """A referral's status (`referrals.status`): `pending` until its holding period ends."""
+
+    PENDING = "pending"
+    REWARDED = "rewarded"
+    VOIDED = "voided"
+    REJECTED = "rejected"
+
+
+class ReferralReason(StrEnum):
+    """Why a referral was rejected or voided: what staff see in `GET /v1/referrals`."""
+
+    SELF_REFERRAL = "self_referral"
+    NOT_FIRST_ORDER = "not_first_order"
+    LIMIT_REACHED = "limit_reached"
+    ALREADY_REFERRED = "already_referred"
+    PROGRAM_DISABLED = "program_disabled"
+    UNKNOWN_CODE = "unknown_code"  # the code was disabled (its customer erased) meanwhile
+    ORDER_CANCELLED = "order_cancelled"
+    ORDER_REFUNDED = "order_refunded"
+    REWARD_UNAVAILABLE = "reward_unavailable"  # the coupon's promotion ended, say
+    CUSTOMER_ERASED = "customer_erased"  # the one to be rewarded was erased before the grant
 
 
 class DealStatus(StrEnum):
@@ -276,6 +302,41 @@ class StepOutcome:
     reason: GateReason | None = None
     hold_until: datetime | None = None
     message_id: str | None = None
+
+
+@dataclass
+class ReferralRewardInput:
+    """`ReferralRewardWorkflow` (`referral:{store}:{order_id}`): an order carrying `code`."""
+
+    store_id: str
+    order_id: str
+    code: str
+
+
+@dataclass
+class ReferralRecorded:
+    """The referral the order made: `pending` (held `hold_seconds`), or rejected/voided."""
+
+    referral_id: str
+    status: ReferralStatus
+    reason: ReferralReason | None = None
+    hold_seconds: float = 0.0
+
+
+@dataclass
+class SharingRewardInput:
+    """`SharingRewardWorkflow` (`sharing:{store}:{link_id}`): a share link that qualified."""
+
+    store_id: str
+    link_id: str
+
+
+@dataclass
+class RewardSettled:
+    """What a program's grant step ended as: `rewarded`, or `voided` with its reason."""
+
+    status: ReferralStatus
+    reason: ReferralReason | None = None
 
 
 @dataclass

@@ -29,6 +29,7 @@ from flow_contract import (
     OrderCompleted,
     ProductView,
     ProgramKind,
+    ReferralRewardInput,
     Signal,
 )
 from models import RelayFailure
@@ -54,6 +55,7 @@ from services.events.routing import EventRow, Operation, ProgramStart, RunStart,
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.affiliate_commission import AffiliateCommissionWorkflow, CommissionInput
 from workflows.browse_reminder import BrowseReminderWorkflow
+from workflows.program_rewards import ReferralRewardWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
 from workflows.search_attributes import CART_ID, CUSTOMER_ID, FLOW_KIND, ORDER_ID, STORE_ID
 from workflows.types import AbandonedCartInput, BrowseReminderInput, ReturnPurchaseInput
@@ -257,7 +259,7 @@ class Relay:
                 await start_program_run(self._client, op, op.program, self._task_queue)
             return
         if op.start is None:
-            assert op.signal is not None
+            assert op.signal is not None and isinstance(op.kind, FlowKind)
             handle: WorkflowHandle[Any, Any] = self._client.get_workflow_handle(op.workflow_id)
             try:
                 await handle.signal(signal_method(op.kind, op.signal), op.signal)
@@ -330,19 +332,31 @@ async def start_run(client: Client, op: Operation, start: RunStart, task_queue: 
 async def start_program_run(
     client: Client, op: Operation, program: ProgramStart, task_queue: str
 ) -> None:
-    """Start an order's commission run: once per order (a run that ended is not started again
-    by a redelivered event), filed under StoreId, OrderId and FlowKind `commission`."""
+    """Start an order's program run: once per order (a run that ended is not started again
+    by a redelivered event), filed under StoreId, CustomerId, OrderId and its FlowKind."""
+    started: Any
+    if program.kind is ProgramKind.COMMISSION:
+        started = (
+            AffiliateCommissionWorkflow.run,
+            CommissionInput(op.store_id, program.order_id, program.holding_days),
+        )
+    else:
+        assert program.code is not None
+        started = (
+            ReferralRewardWorkflow.run,
+            ReferralRewardInput(op.store_id, program.order_id, program.code),
+        )
     await client.start_workflow(
-        AffiliateCommissionWorkflow.run,
-        CommissionInput(op.store_id, program.order_id, program.holding_days),
+        *started,
         id=op.workflow_id,
         task_queue=task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(STORE_ID, op.store_id),
-                SearchAttributePair(ORDER_ID, program.order_id),
                 SearchAttributePair(FLOW_KIND, str(program.kind)),
+                SearchAttributePair(CUSTOMER_ID, program.customer_id),
+                SearchAttributePair(ORDER_ID, program.order_id),
             ]
         ),
     )

@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 from activities.affiliates import AffiliateActivities
 from activities.flow_steps import FlowActivities
 from activities.group_deals import GroupDealActivities
+from activities.program_rewards import ProgramRewardActivities
 from activities.webhook_delivery import WebhookActivities
 from config import Settings
 from deal_outbox import DealOutbox
@@ -19,6 +20,7 @@ from integrations.twilio_messaging import TwilioProvider
 from models.database import SessionMaker, create_engine, create_sessionmaker
 from payout_schedules import PayoutScheduler
 from relay import Relay
+from reward_outbox import RewardOutbox
 from services.logging import configure_logging
 from services.messaging.consent import unsubscribe_url
 from services.messaging.templates import TemplateRenderer
@@ -29,6 +31,7 @@ from workflows.affiliate_commission import AffiliateCommissionWorkflow
 from workflows.affiliate_payouts import AffiliatePayoutWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
 from workflows.group_deal import GroupDealWorkflow
+from workflows.program_rewards import ReferralRewardWorkflow, SharingRewardWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
@@ -41,6 +44,8 @@ WORKFLOWS = [
     GroupDealWorkflow,
     AffiliateCommissionWorkflow,
     AffiliatePayoutWorkflow,
+    ReferralRewardWorkflow,
+    SharingRewardWorkflow,
 ]
 
 
@@ -114,6 +119,7 @@ def build_worker(
         sessionmaker, message_provider(settings), StoreDefaults.from_settings(settings)
     )
     affiliates = AffiliateActivities(sessionmaker)
+    programs = ProgramRewardActivities(sessionmaker)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -126,6 +132,9 @@ def build_worker(
             deals.send_deal_notices,
             affiliates.approve_commission,
             affiliates.create_automatic_payouts,
+            programs.record_referral,
+            programs.settle_referral,
+            programs.settle_share_reward,
         ],
         max_concurrent_activities=50,
         # Runs waiting on timers stay in memory: an evicted run is replayed from its whole
@@ -168,6 +177,12 @@ async def run_worker(settings: Settings) -> None:
         poll_seconds=settings.relay_poll_seconds,
     )
     payout_scheduler = PayoutScheduler(sessionmaker, client, task_queue=settings.task_queue)
+    reward_outbox = RewardOutbox(
+        sessionmaker,
+        client,
+        task_queue=settings.task_queue,
+        poll_seconds=settings.relay_poll_seconds,
+    )
     log.info("worker started", extra={"task_queue": settings.task_queue})
     try:
         async with worker, asyncio.TaskGroup() as tasks:
@@ -175,6 +190,7 @@ async def run_worker(settings: Settings) -> None:
             tasks.create_task(outbox.run())
             tasks.create_task(deal_outbox.run())
             tasks.create_task(payout_scheduler.run())
+            tasks.create_task(reward_outbox.run())
     finally:
         renderer.close()
         await engine.dispose()

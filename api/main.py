@@ -24,6 +24,7 @@ from api.routes import (
     group_deals,
     health,
     messages,
+    programs,
     promo_code_rules,
     promotions,
     recommendations,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         affiliates,
         ad_campaigns,
         storefront_ads,
+        programs,
         unsubscribe,
         attribution,
     ):

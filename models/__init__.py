@@ -23,10 +23,13 @@ from models.gift_card import GiftCard, GiftCardTransaction
 from models.group_deal import GroupDeal, GroupDealParticipant
 from models.message import Message
 from models.order_attribution import OrderAttribution
+from models.program import ProgramConfig
 from models.promo_code_rule import PromoCodeRule
 from models.promotion import Coupon, CouponRedemption, Promotion
 from models.recommendation import RecommendationPin
+from models.referral import Referral, ReferralCode
 from models.relay_failure import RelayFailure
+from models.share_link import ShareLink, ShareVisit
 from models.store import ApiKey, Store, StoreSettingsChange
 from models.store_credit import StoreCreditAccount, StoreCreditEntry
 from models.visit import Visit, Visitor
@@ -65,11 +68,16 @@ __all__ = [
     "PayoutSchedule",
     "Product",
     "ProductVariant",
+    "ProgramConfig",
     "PromoCodeRule",
     "Promotion",
     "RecommendationPin",
     "RecoveryRun",
+    "Referral",
+    "ReferralCode",
     "RelayFailure",
+    "ShareLink",
+    "ShareVisit",
     "Store",
     "StoreCreditAccount",
     "StoreCreditEntry",

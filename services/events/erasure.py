@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, GroupDealParticipant, Message
 from services.attribution.visits import forget_customer
+from services.growth import referrals, sharing
 
 PERSONAL_FIELDS = ("email", "phone", "first_name", "locale", "timezone")
 
@@ -29,6 +30,9 @@ async def erase_personal_data(session: AsyncSession, store_id: str, customer_id:
         .values(customer_id=None)
     )
     await forget_customer(session, store_id, customer_id)
+    # Referral codes and share links are disabled and unlinked; rewards stay as amounts.
+    await referrals.erase_customer(session, store_id, customer_id)
+    await sharing.erase_customer(session, store_id, customer_id)
     # The event log is append-only for routing, but the contact details it carried are removed.
     scrubbed: ColumnElement[Any] = Event.data.expression
     for name in PERSONAL_FIELDS:

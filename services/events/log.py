@@ -9,8 +9,17 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Event, RecoveryRun
-from services.events.routing import BROWSE, CART, RETURN, EventRow, Operation, RoutingContext
+from services.events.routing import (
+    BROWSE,
+    CART,
+    RETURN,
+    EventRow,
+    Operation,
+    RoutingContext,
+    order_codes,
+)
 from services.growth.commissions import hold_days
+from services.growth.referrals import known_codes
 from services.messaging.flows import current_flow
 
 RELAYED_TYPES = ("cart.updated", "product.viewed", "order.placed", "customer.erased")
@@ -90,9 +99,10 @@ async def routing_context(session: AsyncSession, events: list[EventRow]) -> Rout
         if config.enabled and config.steps:
             flows[(store_id, kind)] = (version, config)
     ctx = RoutingContext(flows=flows)
-    ctx.commissions = await hold_days(
-        session, {(e.store_id, e.data["order_id"]) for e in relevant if e.type == "order.placed"}
-    )
+    orders = [e for e in relevant if e.type == "order.placed"]
+    ctx.commissions = await hold_days(session, {(e.store_id, e.data["order_id"]) for e in orders})
+    codes = {(e.store_id, c) for e in orders for c in order_codes(e.data)}
+    ctx.referral_codes = await known_codes(session, codes)
     carts = {(e.store_id, e.data["cart_id"]) for e in relevant if e.type == "cart.updated"}
     if carts:
         # The projection's time of each cart: a cart update older than it is stale.

@@ -23,6 +23,7 @@ from services.events.types import (
     ProductUpserted,
     ValidEvent,
 )
+from services.growth import referrals, sharing
 from services.growth.commissions import attribute_order as attribute_affiliate
 from services.growth.commissions import settle_order_change
 
@@ -247,6 +248,10 @@ async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) 
             revenue=data.total,
             currency=data.currency,
         )
+        if token := (attribution or {}).get("share_token"):
+            await sharing.attribute_order(
+                session, store_id, data.customer_id, token, event.occurred_at
+            )
     if data.cart_id:
         await session.execute(
             update(Cart)
@@ -281,5 +286,8 @@ async def _change_order(
         session, store_id, data.order_id, cancelled=status == "cancelled", refund=data.amount
     )
     if status == "cancelled" or data.amount is None:
-        # Cancelled or refunded in full: the order's coupon uses and gift-card draws come back.
+        # Cancelled or refunded in full: the order's coupon uses and gift-card draws come back,
+        # and a referral it made, not rewarded yet, is void.
         await release_checkout(session, store_id, data.order_id)
+        reason = "order_cancelled" if status == "cancelled" else "order_refunded"
+        await referrals.void_for_order(session, store_id, data.order_id, reason)

@@ -22,6 +22,15 @@ from flow_contract import (
     Signal,
 )
 
+
+def order_codes(data: dict[str, Any]) -> list[str]:
+    """The codes an `order.placed` carries that may be referral codes, the attribution's first
+    (upper case: codes match as coupon codes do)."""
+    attribution = data.get("attribution") or {}
+    codes = [attribution.get("referral_code"), *(data.get("discount_codes") or [])]
+    return [c.strip().upper() for c in codes if isinstance(c, str) and c.strip()]
+
+
 CART, BROWSE, RETURN = FlowKind.ABANDONED_CART, FlowKind.BROWSE_REMINDER, FlowKind.RETURN_PURCHASE
 
 
@@ -55,11 +64,14 @@ class RunStart:
 
 @dataclass(frozen=True)
 class ProgramStart:
-    """Start a growth program's run for an order (`AffiliateCommissionWorkflow`)."""
+    """Start a growth program's run for an order: an affiliate's commission (held
+    `holding_days`), or a referral (the order carries the referral `code`)."""
 
     kind: ProgramKind
     order_id: str
-    holding_days: int
+    customer_id: str
+    holding_days: int = 0
+    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,8 +84,8 @@ class Operation:
     kind: FlowKind | ProgramKind  # of the run it reaches
     signal: Signal | None  # the signal's input; None: only start
     start: RunStart | None = None
+    program: ProgramStart | None = None  # or start a growth program's run
     seq: int = 0  # the event it comes from
-    program: ProgramStart | None = None
 
     @property
     def signal_name(self) -> str | None:
@@ -98,6 +110,8 @@ class RoutingContext:
     cart_updated_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
     # (store, order) -> holding days, for the orders that earned an affiliate a commission.
     commissions: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (store, code) of the live referral codes the batch's orders carry.
+    referral_codes: set[tuple[str, str]] = field(default_factory=set)
 
     def is_stale(self, e: EventRow) -> bool:
         known = self.cart_updated_at.get((e.store_id, e.data["cart_id"]))
@@ -218,10 +232,16 @@ def _order_placed(plan: _Plan, e: EventRow) -> None:
     for run in sorted(targets):
         plan.add(Operation(run, e.store_id, kind_of(run), payload, seq=e.seq))
     if (hold := plan.ctx.commissions.get((e.store_id, order_id))) is not None:
-        commission = ProgramStart(ProgramKind.COMMISSION, order_id, hold)
+        commission = ProgramStart(ProgramKind.COMMISSION, order_id, customer_id, holding_days=hold)
         run_id = f"commission:{e.store_id}:{order_id}"
         kind = ProgramKind.COMMISSION
         plan.add(Operation(run_id, e.store_id, kind, None, seq=e.seq, program=commission))
+    codes = [c for c in order_codes(e.data) if (e.store_id, c) in plan.ctx.referral_codes]
+    if codes:
+        referral = ProgramStart(ProgramKind.REFERRAL, order_id, customer_id, code=codes[0])
+        run_id = f"referral:{e.store_id}:{order_id}"
+        kind = ProgramKind.REFERRAL
+        plan.add(Operation(run_id, e.store_id, kind, None, program=referral, seq=e.seq))
     if flow := plan.flow(e.store_id, RETURN):
         start = RunStart(RETURN, flow[0], flow[1], customer_id, order_id=order_id)
         run_id = workflow_id(RETURN, e.store_id, order_id)

@@ -280,6 +280,16 @@ def seed(url: str, settings: Settings) -> LiveApi:
                 headers=auth,
             )
         )
+        # The growth programs, on: a share link's visits are counted, a code is made on a read.
+        credit = {"type": "store_credit", "amount": 500}
+        http.put(
+            "/v1/programs/referral",
+            json={"enabled": True, "referrer_reward": credit, "holding_days": 0},
+            headers=auth,
+        ).raise_for_status()
+        sharing = {"enabled": True, "reward": credit, "visits_required": 3, "window_days": 7}
+        http.put("/v1/programs/sharing", json=sharing, headers=auth).raise_for_status()
+        _ok(http.post("/v1/share-links", json={"customer_id": customer_id}, headers=auth))
         spare = _ok(
             http.post(
                 f"/v1/stores/{store['id']}/keys",

@@ -67,6 +67,14 @@ CONTRACT_PATHS = {
     ("post", "/v1/storefront/visits"),
     ("get", "/v1/orders/{order_id}/attribution"),
     ("get", "/v1/reports/attribution"),
+    ("put", "/v1/programs/referral"),
+    ("get", "/v1/programs/referral"),
+    ("get", "/v1/customers/{customer_id}/referral"),
+    ("get", "/v1/referrals"),
+    ("put", "/v1/programs/sharing"),
+    ("get", "/v1/programs/sharing"),
+    ("post", "/v1/share-links"),
+    ("post", "/v1/storefront/share-visits"),
 }
 
 

@@ -120,3 +120,16 @@ def test_erasure_reaches_every_open_run_of_the_customer() -> None:
 def test_other_event_types_need_no_operation() -> None:
     events = [EventRow(1, "s1", "e1", "customer.upserted", {"customer_id": "c1"})]
     assert plan_operations(events, context()) == {}
+
+
+def test_an_order_with_a_live_referral_code_starts_its_referral_run_only() -> None:
+    coded = order_event(1, customer_id="bob")
+    coded.data["discount_codes"] = ["summer", " refabc "]
+    other = order_event(2, customer_id="bob")
+    other.data["attribution"] = {"referral_code": "REFGONE"}  # not a live code
+    plan = plan_operations([coded, other], context({}, referral_codes={("s1", "REFABC")}))
+    assert list(plan) == ["referral:s1:o1"]
+    (op,) = plan["referral:s1:o1"]
+    assert op.program is not None and op.start is None and op.signal is None
+    assert (op.program.kind, op.program.order_id, op.program.code) == ("referral", "o1", "REFABC")
+    assert op.program.customer_id == "bob"

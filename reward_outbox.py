@@ -1,0 +1,85 @@
+"""Beside the worker: starts a `SharingRewardWorkflow` for every share link that qualified for
+its reward (the link row is the outbox: a link that qualified while Temporal was down gets its
+run when Temporal is back). One run per link, so the reward is granted once."""
+
+import asyncio
+import logging
+from collections.abc import Collection
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from flow_contract import ProgramKind, SharingRewardInput
+from models.database import SessionMaker
+from services.growth.sharing import claim_qualified, mark_started
+from workflows.program_rewards import SharingRewardWorkflow
+from workflows.search_attributes import CUSTOMER_ID, FLOW_KIND, STORE_ID
+
+log = logging.getLogger("shopstar.reward_outbox")
+
+
+def workflow_id(store_id: str, link_id: str) -> str:
+    return f"sharing:{store_id}:{link_id}"
+
+
+class RewardOutbox:
+    def __init__(
+        self,
+        sessionmaker: SessionMaker,
+        client: Client,
+        *,
+        task_queue: str,
+        batch_size: int = 100,
+        poll_seconds: float = 1.0,
+        # None: every store's (production); a test scopes its outbox to its own store.
+        stores: Collection[str] | None = None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._client = client
+        self._task_queue = task_queue
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._stores = stores
+
+    async def dispatch_once(self) -> int:
+        """Start the runs of qualified links that have none yet; the first failure ends the
+        batch (the rest are tried next round)."""
+        async with self._sessionmaker.begin() as session:
+            rows = await claim_qualified(session, self._batch_size, self._stores)
+            started = []
+            for row in rows:
+                pairs = [
+                    SearchAttributePair(STORE_ID, row.store_id),
+                    SearchAttributePair(FLOW_KIND, str(ProgramKind.SHARING)),
+                ]
+                if row.customer_id:
+                    pairs.append(SearchAttributePair(CUSTOMER_ID, row.customer_id))
+                try:
+                    await self._client.start_workflow(
+                        SharingRewardWorkflow.run,
+                        SharingRewardInput(row.store_id, row.id),
+                        id=workflow_id(row.store_id, row.id),
+                        task_queue=self._task_queue,
+                        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                        search_attributes=TypedSearchAttributes(pairs),
+                    )
+                except WorkflowAlreadyStartedError:
+                    pass
+                except Exception:
+                    log.warning("sharing reward run not started", extra={"link_id": row.id})
+                    break
+                started.append(row)
+            mark_started(started)
+        return len(started)
+
+    async def run(self) -> None:
+        """Until cancelled: a round, then another every `poll_seconds`."""
+        while True:
+            try:
+                done = await self.dispatch_once()
+            except Exception:
+                log.exception("reward outbox round failed")
+                done = 0
+            if done < self._batch_size:
+                await asyncio.sleep(self._poll_seconds)
