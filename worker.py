@@ -119,7 +119,9 @@ def build_worker(
         sessionmaker, message_provider(settings), StoreDefaults.from_settings(settings)
     )
     affiliates = AffiliateActivities(sessionmaker)
-    programs = ProgramRewardActivities(sessionmaker)
+    programs = ProgramRewardActivities(
+        sessionmaker, message_provider(settings), StoreDefaults.from_settings(settings)
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -134,6 +136,7 @@ def build_worker(
             affiliates.create_automatic_payouts,
             programs.record_referral,
             programs.settle_referral,
+            programs.send_referral_notice,
             programs.settle_share_reward,
         ],
         max_concurrent_activities=50,

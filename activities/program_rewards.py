@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from temporalio import activity
 
 from flow_contract import ReferralRecorded, ReferralRewardInput, RewardSettled, SharingRewardInput
+from integrations.messaging import MessageProvider, TransientSendError
 from models.database import SessionMaker
 from services.growth import referrals, sharing
+from services.growth.referral_notices import claim_referral_notice, release_referral_notice
+from services.stores.settings import StoreDefaults
 
 
 @dataclass
@@ -17,8 +20,12 @@ class SettleReferral:
 
 
 class ProgramRewardActivities:
-    def __init__(self, sessionmaker: SessionMaker) -> None:
+    def __init__(
+        self, sessionmaker: SessionMaker, provider: MessageProvider, defaults: StoreDefaults
+    ) -> None:
         self._sessionmaker = sessionmaker
+        self._provider = provider
+        self._defaults = defaults
 
     @activity.defn
     async def record_referral(self, inp: ReferralRewardInput) -> ReferralRecorded:
@@ -29,6 +36,26 @@ class ProgramRewardActivities:
     async def settle_referral(self, req: SettleReferral) -> RewardSettled:
         async with self._sessionmaker.begin() as session:
             return await referrals.settle_referral(session, req.store_id, req.referral_id)
+
+    @activity.defn
+    async def send_referral_notice(self, req: SettleReferral) -> bool:
+        """Tell the referrer of their reward, once; an outage releases it and fails the
+        attempt (Temporal retries); a refusal or an unclear answer is not sent again."""
+        async with self._sessionmaker.begin() as session:
+            message = await claim_referral_notice(
+                session, req.store_id, req.referral_id, self._defaults
+            )
+        if message is None:
+            return False
+        try:
+            await self._provider.send(message)
+        except TransientSendError:
+            async with self._sessionmaker.begin() as session:
+                await release_referral_notice(session, req.referral_id)
+            raise
+        except Exception:  # refused, or maybe taken: never sent twice
+            return False
+        return True
 
     @activity.defn
     async def settle_share_reward(self, inp: SharingRewardInput) -> RewardSettled:

@@ -57,6 +57,13 @@ class ReferralRewardWorkflow:
             start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=RETRY,
         )
+        if settled.status == ReferralStatus.REWARDED:
+            await workflow.execute_activity_method(
+                ProgramRewardActivities.send_referral_notice,
+                SettleReferral(inp.store_id, recorded.referral_id),
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
+            )
         return _close(settled.status, settled.reason)
 
 

@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flow_contract import Channel, DealStatus
+from flow_contract import DealStatus
 from integrations.messaging import OutgoingMessage
 from models import Customer, GroupDeal, GroupDealParticipant, Product, Store
 from services.checkout.pricing.money import format_amount
+from services.growth.notices import notice, reach
 from services.stores.settings import StoreDefaults, effective_settings
 
 SUBJECTS = {
@@ -82,8 +83,8 @@ async def claim_notices(
     notices = []
     for participant, customer in rows:
         participant.notified_at = now
-        channel, to = _reach(customer)
-        if channel is None or to is None:
+        to = reach(customer)
+        if to is None:
             continue
         status = DealStatus(participant.notice or DealStatus.ACTIVATED)  # the query: not None
         text = BODIES[status].format(
@@ -92,18 +93,7 @@ async def claim_notices(
             price=format_amount(deal.deal_price, deal.currency),
             currency=deal.currency,
         )
-        email = channel is Channel.EMAIL
-        message = OutgoingMessage(
-            message_id=participant.id,
-            channel=channel,
-            to=to,
-            subject=SUBJECTS[status] if email else None,
-            body=text,
-            store_id=store_id,
-            sender=own.sender_for(channel),
-            sender_name=own.email_from.name if email else None,
-            reply_to=own.reply_to if email else None,
-        )
+        message = notice(participant.id, store_id, own, to, SUBJECTS[status], text)
         notices.append(DealNotice(participant.id, message))
     await session.flush()
     return notices
@@ -116,16 +106,6 @@ async def release_notice(session: AsyncSession, participant_id: str) -> None:
         .where(GroupDealParticipant.id == participant_id)
         .values(notified_at=None)
     )
-
-
-def _reach(customer: Customer | None) -> tuple[Channel | None, str | None]:
-    if customer is None or customer.erased_at is not None:
-        return None, None
-    if customer.email:
-        return Channel.EMAIL, customer.email
-    if customer.phone:
-        return Channel.SMS, customer.phone
-    return None, None
 
 
 async def _title(session: AsyncSession, deal: GroupDeal) -> str:

@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
+from devstack.fake_providers import FakeProviders
 from models import Referral
 from models.database import SessionMaker
 from relay import Relay
@@ -279,3 +280,22 @@ async def test_bad_input_names_the_field_and_other_stores_ids_are_404(
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
     shown = (await api.get("/v1/programs/referral", headers=store.auth())).json()
     assert shown["enabled"] is False and shown["referrer_reward"] is None
+
+
+async def test_the_referrer_is_told_of_the_reward_once(
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    sending: Relay,
+    providers: FakeProviders,
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    await program(api, store)
+    await send(api, store, customer("ann", email="ann@example.com"), customer("ben"))
+    placed = order("ben", attribution={"referral_code": await code_of(api, store, "ann")})
+    await send(api, store, placed)
+    await sending.deliver_batch()
+    assert await result(temporal_env, store, placed["data"]["order_id"]) == "rewarded"
+    (mail,) = providers.email_to("ann@example.com")
+    assert mail["subject"] == "You earned a referral reward"
+    assert "5.00 USD of store credit" in mail["content"][0]["value"]
+    assert providers.count() == 1  # the referee is told nothing here; nobody twice
