@@ -55,7 +55,12 @@ async def get_flow_lift(
 
 def _period(from_: datetime | None, to: datetime | None) -> tuple[datetime, datetime]:
     end = to or datetime.now(UTC)
-    start = from_ or end - timedelta(days=30)
+    try:
+        start = from_ or end - timedelta(days=30)
+    except OverflowError:  # `to` within 30 days of year 1
+        raise InvalidInput(
+            "to is too early for the default from", details=[{"field": "to"}]
+        ) from None
     if start >= end:
         raise InvalidInput("from must be before to", details=[{"field": "from"}])
     return start, end

@@ -140,12 +140,16 @@ async def test_lift_without_runs_has_no_intervals(api: httpx.AsyncClient, store:
         {"from": "2026-11-01T00:00:00Z", "to": "2026-11-01T00:00:00Z"},  # empty
         {"from": "2026-11-24T00:00:00"},  # no time zone
         {"to": "yesterday"},
+        {"to": "0001-01-01T00:00:00Z"},  # the default from would be before year 1
     ],
 )
+@pytest.mark.parametrize("report", ["lift", "stats"])
 async def test_a_bad_period_is_422(
-    api: httpx.AsyncClient, store: StoreKeys, params: dict[str, str]
+    api: httpx.AsyncClient, store: StoreKeys, params: dict[str, str], report: str
 ) -> None:
-    response = await api.get("/v1/flows/abandoned_cart/lift", params=params, headers=store.auth())
+    response = await api.get(
+        f"/v1/flows/abandoned_cart/{report}", params=params, headers=store.auth()
+    )
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"]
 
