@@ -5,7 +5,7 @@ partial refunds deducted, as in the flow stats). Both groups are counted from th
 whatever happened to it after, so they are compared on the same footing."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,7 @@ class _Group:
     runs: int = 0
     converted: int = 0
     # currency -> (sum, sum of squares) of the revenue per run
-    revenue: dict[str, tuple[int, int]] | None = None
+    revenue: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 async def flow_lift(
@@ -49,7 +49,7 @@ async def flow_lift(
         Order.placed_at < run.c.started_at + timedelta(days=days),
         Order.status.not_in(("cancelled", "refunded")),
     )
-    groups = {False: _Group(revenue={}), True: _Group(revenue={})}
+    groups = {False: _Group(), True: _Group()}
     counted = await session.execute(
         select(run.c.holdout, func.count(), func.count().filter(exists().where(in_window)))
         .select_from(run)
@@ -76,14 +76,12 @@ async def flow_lift(
         .order_by(per_run.c.currency)
     )
     for holdout, currency, total, squares in sums:
-        revenue = groups[holdout].revenue
-        assert revenue is not None
-        revenue[currency] = (int(total), int(squares))
+        groups[holdout].revenue[currency] = (int(total), int(squares))
     return _report(groups[False], groups[True], days)
 
 
 def _report(treated: _Group, holdout: _Group, days: int) -> dict[str, Any]:
-    currencies = sorted({*(treated.revenue or {}), *(holdout.revenue or {})})
+    currencies = sorted({*treated.revenue, *holdout.revenue})
     return {
         "attribution_window_days": days,
         "confidence_level": 0.95,
@@ -96,7 +94,7 @@ def _report(treated: _Group, holdout: _Group, days: int) -> dict[str, Any]:
 
 
 def _group(g: _Group, currencies: list[str]) -> dict[str, Any]:
-    revenue = g.revenue or {}
+    revenue = g.revenue
     return {
         "runs": g.runs,
         "converted_runs": g.converted,
@@ -150,7 +148,7 @@ def _mean_difference(treated: _Group, holdout: _Group, currency: str) -> dict[st
         return None  # no variance to estimate
     means, variances = [], []
     for g in (treated, holdout):
-        total, squares = (g.revenue or {}).get(currency, (0, 0))
+        total, squares = g.revenue.get(currency, (0, 0))
         mean = total / g.runs
         means.append(mean)
         variances.append(max(0.0, (squares - g.runs * mean * mean) / (g.runs - 1)))
