@@ -122,6 +122,9 @@ class GateReason(StrEnum):
     RECENT_ORDER = "recent_order"
     RECENT_SIMILAR_MESSAGE = "recent_similar_message"
     NO_PROMO_CODE = "no_promo_code"
+    # The run's customer is in the flow's holdout group: the step would have gone out, and is
+    # held back so that the flow's lift can be measured (docs/holdouts.md).
+    HOLDOUT = "holdout"
 
     @property
     def ending(self) -> RunEnding | None:
@@ -149,6 +152,9 @@ MAX_VARIABLES = 20
 MAX_VARIABLE_NAME = 64
 MAX_VARIABLE_VALUE = 1_000
 MAX_CONFIG_BYTES = 64 * 1024
+# At most half the runs are held out: past that the flow is mostly off, and the lift is better
+# measured by turning it off.
+MAX_HOLDOUT_PERCENT = 50
 
 VariableName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_VARIABLE_NAME)]
 VariableValue = Annotated[str, StringConstraints(max_length=MAX_VARIABLE_VALUE)]
@@ -209,6 +215,8 @@ class FlowConfig(BaseModel):
     steps: list[FlowStep] = Field(default_factory=list, max_length=10)
     suppression: Suppression = Field(default_factory=Suppression)
     quiet_hours: QuietHours | None = None
+    # This share of the runs, by the customer's bucket, runs without sending (docs/holdouts.md).
+    holdout_percent: int = Field(default=0, ge=0, le=MAX_HOLDOUT_PERCENT)
 
     @model_validator(mode="after")
     def _enabled_needs_steps(self) -> Self:

@@ -18,7 +18,7 @@ from models.commerce import Cart, Order
 from models.conversion import Conversion
 from models.customer import Customer
 from models.event import Event
-from models.flow import FlowVersion, RecoveryRun
+from models.flow import FlowRunGroup, FlowVersion, RecoveryRun
 from models.gift_card import GiftCard, GiftCardTransaction
 from models.group_deal import GroupDeal, GroupDealParticipant
 from models.message import Message
@@ -56,6 +56,7 @@ __all__ = [
     "CouponRedemption",
     "Customer",
     "Event",
+    "FlowRunGroup",
     "FlowVersion",
     "GiftCard",
     "GiftCardTransaction",

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, text
+from sqlalchemy import Boolean, Index, Integer, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,3 +38,18 @@ class RecoveryRun(Base):
     started_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(64))
+
+
+class FlowRunGroup(Base):
+    """One row per run a flow started (a reopened run is a new row): the group its customer fell
+    in when it started, which the flow's lift compares (docs/holdouts.md). Never updated."""
+
+    __tablename__ = "flow_run_groups"
+    __table_args__ = (Index("ix_flow_run_groups_started", "store_id", "kind", "started_at"),)
+
+    store_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[str] = mapped_column(String(200))
+    holdout: Mapped[bool] = mapped_column(Boolean)

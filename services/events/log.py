@@ -1,6 +1,6 @@
 """The relay's view of the event log and of the runs it started."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -8,7 +8,7 @@ from sqlalchemy import case, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Cart, Event, RecoveryRun
+from models import Cart, Event, FlowRunGroup, RecoveryRun
 from services.events.routing import (
     BROWSE,
     CART,
@@ -21,6 +21,7 @@ from services.events.routing import (
 from services.growth.commissions import hold_days
 from services.growth.referrals import known_codes
 from services.messaging.flows import current_flow
+from services.messaging.holdout import in_holdout
 
 RELAYED_TYPES = ("cart.updated", "product.viewed", "order.placed", "customer.erased")
 FLOW_EVENTS = {"cart.updated": CART, "product.viewed": BROWSE, "order.placed": RETURN}
@@ -145,6 +146,7 @@ async def routing_context(session: AsyncSession, events: list[EventRow]) -> Rout
 async def record_runs_started(session: AsyncSession, operations: Iterable[Operation]) -> None:
     """Remember which customer each started run belongs to, so an order finds it without
     asking Temporal's eventually consistent visibility store. A closed row is reopened."""
+    operations = list(operations)
     now = datetime.now(UTC)
     rows = {
         op.workflow_id: {
@@ -162,7 +164,7 @@ async def record_runs_started(session: AsyncSession, operations: Iterable[Operat
         return
     stmt = insert(RecoveryRun).values(list(rows.values()))
     reopened = RecoveryRun.closed_at.is_not(None)
-    await session.execute(
+    started = await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[RecoveryRun.store_id, RecoveryRun.workflow_id],
             set_={
@@ -173,8 +175,42 @@ async def record_runs_started(session: AsyncSession, operations: Iterable[Operat
                 "closed_at": None,
                 "outcome": None,
             },
-        )
+        ).returning(RecoveryRun.workflow_id, RecoveryRun.started_at)
     )
+    await _record_groups(session, operations, started.tuples().all())
+
+
+async def _record_groups(
+    session: AsyncSession, operations: Iterable[Operation], started: Sequence[tuple[str, datetime]]
+) -> None:
+    """One group row per run started: a run still open keeps its `started_at`, so its row is
+    there already. The group is the one the run's own start decides (its first start in the
+    batch: later ones only signal it), by its pinned flow's `holdout_percent`."""
+    first: dict[str, Operation] = {}
+    for op in operations:
+        if op.start is not None and op.start.customer_id:
+            first.setdefault(op.workflow_id, op)
+    rows = []
+    for workflow_id, started_at in started:
+        if workflow_id not in first:
+            continue
+        op = first[workflow_id]
+        run = op.start
+        if run is None or run.customer_id is None:
+            continue
+        holdout = in_holdout(op.store_id, run.kind, run.customer_id, run.flow.holdout_percent)
+        rows.append(
+            {
+                "store_id": op.store_id,
+                "workflow_id": workflow_id,
+                "started_at": started_at,
+                "kind": run.kind,
+                "customer_id": run.customer_id,
+                "holdout": holdout,
+            }
+        )
+    if rows:
+        await session.execute(insert(FlowRunGroup).values(rows).on_conflict_do_nothing())
 
 
 async def close_run(session: AsyncSession, store_id: str, workflow_id: str, outcome: str) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flow_contract import FlowKind, GateReason, MessageStatus, StepRequest
 from models import Cart, Customer, FlowVersion, Message, Order, Product, RecoveryRun, Store
+from services.messaging.holdout import in_holdout
 from services.messaging.promo_codes import issue_code
 from services.messaging.quiet_hours import quiet_until
 from services.stores.settings import store_quiet_hours
@@ -61,6 +62,10 @@ async def check_send_gate(session: AsyncSession, gate: StepRequest) -> GateVerdi
     hold_until = _quiet_hours(gate, customer, store)
     if hold_until is not None:
         return GateVerdict(hold_until=hold_until)  # no code taken for a step that waits
+    # Asked last, where the step would go out (quiet hours waited through, as a treated run
+    # would): a holdout row stands for exactly one message the holdout kept back, and no code.
+    if in_holdout(gate.store_id, gate.flow, gate.customer_id, gate.flow_config.holdout_percent):
+        return GateVerdict(GateReason.HOLDOUT)
     code = None
     if rule_id := gate.flow_config.steps[gate.step].promo_code_rule_id:
         code = await issue_code(session, gate.store_id, rule_id, customer.customer_id)

@@ -16,6 +16,8 @@ from config import Settings
 from models import Customer
 from models.database import SessionMaker
 from tests.api.fuzz_server import OPENAPI, LiveApi, seed
+from tests.api.test_flow_lift import PERIOD
+from tests.api.test_flow_lift import seed as seed_lift
 from tests.conftest import StoreKeys, event, make_store
 
 FLOW = {
@@ -65,6 +67,14 @@ async def test_store_a_sees_nothing_of_store_b(
     await api.put("/v1/flows/abandoned_cart", json={**FLOW, "enabled": False}, headers=a.auth())
     b_flow = (await api.get("/v1/flows/abandoned_cart", headers=b.auth())).json()
     assert b_flow["enabled"] is True and b_flow["steps"][0]["template"]["body"] == "B's message"
+    # B's runs and orders are not in A's lift.
+    await seed_lift(sessionmaker, b.id, [("shared", True)], [("shared", 1, 4900, "placed")])
+    a_lift, b_lift = [
+        (await api.get("/v1/flows/abandoned_cart/lift", params=PERIOD, headers=k.auth())).json()
+        for k in (a, b)
+    ]
+    assert a_lift["treated"]["runs"] == a_lift["holdout"]["runs"] == 0
+    assert b_lift["holdout"]["converted_runs"] == 1
 
 
 OPERATIONS = [

@@ -13,6 +13,7 @@ CONTRACT_PATHS = {
     ("get", "/v1/flows/{kind}"),
     ("put", "/v1/flows/{kind}"),
     ("get", "/v1/flows/{kind}/stats"),
+    ("get", "/v1/flows/{kind}/lift"),
     ("post", "/v1/promo-code-rules"),
     ("get", "/v1/promo-code-rules"),
     ("get", "/v1/promo-code-rules/{rule_id}"),
