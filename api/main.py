@@ -14,6 +14,7 @@ from api.routes import (
     checkout,
     coupons,
     events,
+    feeds,
     flow_stats,
     flows,
     gift_cards,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks,
         webhook_endpoints,
         group_deals,
+        feeds,
         unsubscribe,
     ):
         app.include_router(module.router)
