@@ -7,9 +7,8 @@ import binascii
 import hashlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Product, ProductVariant, Store
@@ -47,25 +46,20 @@ class PreparedFeed:
     network: Network
 
 
-def _catalog_rows(store_id: str) -> Select[Any]:
-    """Each live product once per variant (once if it has none), grouped by product."""
-    return (
-        select(
-            *_ROW,
-            ProductVariant.variant_id,
-            ProductVariant.price,
-            ProductVariant.available,
-        )
-        .outerjoin(
-            ProductVariant,
-            and_(
-                ProductVariant.store_id == Product.store_id,
-                ProductVariant.product_id == Product.product_id,
-            ),
-        )
-        .where(Product.store_id == store_id, *_LIVE)
-        .order_by(Product.product_id, ProductVariant.variant_id)
+# Each live product once per variant (once if it has none), grouped by product.
+_CATALOG = (
+    select(*_ROW, ProductVariant.variant_id, ProductVariant.price, ProductVariant.available)
+    .outerjoin(
+        ProductVariant,
+        and_(
+            ProductVariant.store_id == Product.store_id,
+            ProductVariant.product_id == Product.product_id,
+        ),
     )
+    .where(Product.store_id == bindparam("store_id"), *_LIVE)
+    .order_by(Product.product_id, ProductVariant.variant_id)
+    .execution_options(yield_per=BATCH)
+)
 
 
 async def prepare_feed(
@@ -116,7 +110,7 @@ async def stream_feed(
     request's transaction has ended by the time the response body is sent."""
     yield feed.head.encode()
     async with sessionmaker() as session:
-        result = await session.stream(_catalog_rows(store_id).execution_options(yield_per=BATCH))
+        result = await session.stream(_CATALOG, {"store_id": store_id})
         async for batch in result.partitions():
             rows = (ProductRow(*r) for r in batch)
             items = [
@@ -144,9 +138,13 @@ def _decode(cursor: str) -> str:
     if len(cursor) > MAX_CURSOR_LENGTH:
         raise invalid
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        padded = cursor + "=" * (-len(cursor) % 4)
+        product_id = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, ValueError) as exc:
         raise invalid from exc
+    if not product_id or "\x00" in product_id:  # PostgreSQL text cannot hold a NUL
+        raise invalid
+    return product_id
 
 
 async def feed_problems(
