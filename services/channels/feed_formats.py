@@ -141,7 +141,8 @@ def xml_items(items: Iterable[Item]) -> str:
             ("gtin", item.gtin),
             ("item_group_id", item.item_group_id),
         ]
-        body = "".join(f"<g:{n}>{escape(_text(v))}</g:{n}>" for n, v in fields if v)
+        # The values are cleaned already (item_of): only escaping is left.
+        body = "".join(f"<g:{n}>{escape(v)}</g:{n}>" for n, v in fields if v)
         out.append(f"<item>{body}</item>\n")
     return "".join(out)
 

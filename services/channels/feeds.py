@@ -4,11 +4,13 @@ never held in memory), and the products a network would refuse, with the reasons
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import ARRAY, Text, any_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Product, ProductVariant, Store
@@ -46,19 +48,27 @@ class PreparedFeed:
     network: Network
 
 
-# Each live product once per variant (once if it has none), grouped by product.
+# The live products in id order: a range of the primary key, read by a server-side cursor.
 _CATALOG = (
-    select(*_ROW, ProductVariant.variant_id, ProductVariant.price, ProductVariant.available)
-    .outerjoin(
-        ProductVariant,
-        and_(
-            ProductVariant.store_id == Product.store_id,
-            ProductVariant.product_id == Product.product_id,
-        ),
-    )
+    select(*_ROW)
     .where(Product.store_id == bindparam("store_id"), *_LIVE)
-    .order_by(Product.product_id, ProductVariant.variant_id)
+    .order_by(Product.product_id)
     .execution_options(yield_per=BATCH)
+)
+# The variants of one batch of products, by the primary key too. (A join in the cursor's query
+# invites a fast-start nested loop, as PostgreSQL plans cursors for their first rows.)
+_VARIANTS = (
+    select(
+        ProductVariant.product_id,
+        ProductVariant.variant_id,
+        ProductVariant.price,
+        ProductVariant.available,
+    )
+    .where(
+        ProductVariant.store_id == bindparam("store_id"),
+        ProductVariant.product_id == any_(bindparam("ids", type_=ARRAY(Text))),
+    )
+    .order_by(ProductVariant.product_id, ProductVariant.variant_id)
 )
 
 
@@ -112,14 +122,33 @@ async def stream_feed(
     async with sessionmaker() as session:
         result = await session.stream(_CATALOG, {"store_id": store_id})
         async for batch in result.partitions():
-            rows = (ProductRow(*r) for r in batch)
+            products = [ProductRow(*r) for r in batch]
+            params = {"store_id": store_id, "ids": [p.product_id for p in products]}
+            variants: dict[str, list[Any]] = {}
+            for v in await session.execute(_VARIANTS, params):
+                variants.setdefault(v.product_id, []).append(v)
             items = [
-                fmt.item_of(r, feed.network) for r in rows if not fmt.problems(r, feed.network)
+                fmt.item_of(row, feed.network)
+                for product in products
+                if not fmt.problems(product, feed.network)
+                for row in _with_variants(product, variants.get(product.product_id))
             ]
             if items:
                 yield feed.render(items).encode()
     if feed.tail:
         yield feed.tail.encode()
+
+
+def _with_variants(product: ProductRow, variants: list[Any] | None) -> list[ProductRow]:
+    """The product itself, or one row per variant of it."""
+    if not variants:
+        return [product]
+    return [
+        dataclasses.replace(
+            product, variant_id=v.variant_id, variant_price=v.price, variant_available=v.available
+        )
+        for v in variants
+    ]
 
 
 @dataclass(frozen=True)
