@@ -49,6 +49,12 @@ CONTRACT_PATHS = {
     ("post", "/v1/group-deals/{deal_id}/participants"),
     ("delete", "/v1/group-deals/{deal_id}/participants/{customer_id}"),
     ("get", "/v1/storefront/group-deals/{deal_id}"),
+    ("get", "/v1/feeds"),
+    ("post", "/v1/feeds/rotate-token"),
+    ("get", "/v1/feeds/google.xml"),
+    ("get", "/v1/feeds/google.tsv"),
+    ("get", "/v1/feeds/meta.csv"),
+    ("get", "/v1/feeds/{network}/errors"),
 }
 
 
