@@ -18,6 +18,7 @@ from api.routes import (
     checkout,
     coupons,
     events,
+    feeds,
     flow_stats,
     flows,
     gift_cards,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ad_campaigns,
         storefront_ads,
         programs,
+        feeds,
         unsubscribe,
         attribution,
     ):

@@ -18,6 +18,7 @@ from models.commerce import Cart, Order
 from models.conversion import Conversion
 from models.customer import Customer
 from models.event import Event
+from models.feed import FeedToken
 from models.flow import FlowRunGroup, FlowVersion, RecoveryRun
 from models.gift_card import GiftCard, GiftCardTransaction
 from models.group_deal import GroupDeal, GroupDealParticipant
@@ -56,6 +57,7 @@ __all__ = [
     "CouponRedemption",
     "Customer",
     "Event",
+    "FeedToken",
     "FlowRunGroup",
     "FlowVersion",
     "GiftCard",

@@ -1,7 +1,7 @@
 """channel connections: ad networks and social shops, credentials encrypted; consent.ads
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0015
 Create Date: 2026-11-30 23:30:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0019"
-down_revision: str | None = "0017"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

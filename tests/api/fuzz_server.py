@@ -168,6 +168,11 @@ def seed(url: str, settings: Settings) -> LiveApi:
                     "currency": "USD",
                     "category_ids": ["c"],
                     "available": True,
+                    # All a catalog feed needs, so the product is in the store's feeds.
+                    "url": f"https://shop.example.com/{product_id}",
+                    "image_url": f"https://cdn.example.com/{product_id}.jpg",
+                    "description": "Fuzz & <friends>",
+                    "brand": "Fuzz",
                 },
             },
             {
@@ -312,7 +317,7 @@ def seed(url: str, settings: Settings) -> LiveApi:
             "endpoint_id": str(hook["id"]),
             "delivery_id": str(ping["id"]),
             "deal_id": str(deal["id"]),
-            "network": "meta",
+            "network": "meta",  # a channel and a feed network both
             "campaign_id": str(ad["id"]),
             "order_id": order_id,
         }

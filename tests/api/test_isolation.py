@@ -185,3 +185,18 @@ def test_another_stores_resource_is_404(
     assert response.json()["error"]["code"].endswith("not_found")
     after = httpx.get(live_api.url + concrete, headers=live_api.headers("secret"))
     assert (after.status_code, after.text) == (before.status_code, before.text)
+
+
+# The feeds take no key: their token names the store (services/channels/feed_tokens.py).
+FEEDS = [p for m, p, a in OPERATIONS if a == "public" and p.startswith("/v1/feeds/")]
+
+
+@pytest.mark.parametrize("path", FEEDS)
+def test_a_feed_token_opens_its_own_stores_feed_only(
+    live_api: LiveApi, store_b: LiveApi, path: str
+) -> None:
+    token = httpx.get(store_b.url + "/v1/feeds", headers=store_b.headers("secret")).json()["token"]
+    response = httpx.get(live_api.url + path, params={"token": token})
+    assert response.status_code == 200, response.text
+    assert store_b.ids["product_id"] in response.text
+    assert live_api.ids["product_id"] not in response.text

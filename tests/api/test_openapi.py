@@ -76,6 +76,12 @@ CONTRACT_PATHS = {
     ("get", "/v1/programs/sharing"),
     ("post", "/v1/share-links"),
     ("post", "/v1/storefront/share-visits"),
+    ("get", "/v1/feeds"),
+    ("post", "/v1/feeds/rotate-token"),
+    ("get", "/v1/feeds/google.xml"),
+    ("get", "/v1/feeds/google.tsv"),
+    ("get", "/v1/feeds/meta.csv"),
+    ("get", "/v1/feeds/{network}/errors"),
 }
 
 
