@@ -5,6 +5,7 @@ down gets its schedule when Temporal is back."""
 
 import asyncio
 import logging
+from collections.abc import Collection
 from datetime import timedelta
 
 from temporalio.client import (
@@ -74,17 +75,20 @@ class PayoutScheduler:
         task_queue: str,
         batch_size: int = 50,
         poll_seconds: float = 5.0,
+        stores: Collection[str] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._client = client
         self._task_queue = task_queue
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        # None: every store's (production); a test scopes it to its own store.
+        self._stores = stores
 
     async def sync_once(self) -> int:
         """Create or update the schedules asked for; the first failure ends the round."""
         async with self._sessionmaker.begin() as session:
-            stores = await claim_unsynced_schedules(session, self._batch_size)
+            stores = await claim_unsynced_schedules(session, self._batch_size, self._stores)
             done = []
             for store_id in stores:
                 try:

@@ -3,6 +3,7 @@ per affiliate and currency. Never paid twice: the affiliate's row lock serialise
 and each commission and clawback is taken by a conditional UPDATE (`payout_id IS NULL`), so a
 line lands in one payout whatever runs at the same time. `payout.created` carries the lines."""
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -206,14 +207,16 @@ async def mark_paid(session: AsyncSession, store_id: str, payout_id: str) -> Pay
     return payout
 
 
-async def claim_unsynced_schedules(session: AsyncSession, limit: int) -> list[str]:
-    """Stores whose payout schedule the worker must create or update, locked (SKIP LOCKED)."""
+async def claim_unsynced_schedules(
+    session: AsyncSession, limit: int, stores: Collection[str] | None = None
+) -> list[str]:
+    """Stores whose payout schedule the worker must create or update, locked (SKIP LOCKED);
+    only those of `stores` when given (a test)."""
+    query = select(PayoutSchedule.store_id).where(PayoutSchedule.synced_at.is_(None))
+    if stores is not None:
+        query = query.where(PayoutSchedule.store_id.in_(stores))
     rows = await session.scalars(
-        select(PayoutSchedule.store_id)
-        .where(PayoutSchedule.synced_at.is_(None))
-        .order_by(PayoutSchedule.requested_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        query.order_by(PayoutSchedule.requested_at).limit(limit).with_for_update(skip_locked=True)
     )
     return list(rows)
 

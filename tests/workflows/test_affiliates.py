@@ -155,7 +155,9 @@ async def test_an_automatic_affiliate_asks_for_its_stores_weekly_schedule(
     async with sessionmaker() as session:
         assert await session.get(PayoutSchedule, store.id) is None  # manual: no schedule
     await new_affiliate(api, store, payout={"mode": "automatic", "minimum": 0})
-    scheduler = PayoutScheduler(sessionmaker, temporal_env.client, task_queue=worker.task_queue)
+    scheduler = PayoutScheduler(
+        sessionmaker, temporal_env.client, task_queue=worker.task_queue, stores=[store.id]
+    )
     assert await scheduler.sync_once() == 0  # refused by this server: tried again later
     async with sessionmaker() as session:
         row = await session.get(PayoutSchedule, store.id)
