@@ -178,9 +178,9 @@ def _apply_promotions(
             seen.add(coupon.code)
             by_promotion.setdefault(coupon.promotion_id, []).append(k)
     known = {promotion.id for promotion in promotions}
-    for promotion_id, positions in by_promotion.items():
+    for promotion_id, unknown in by_promotion.items():
         if promotion_id not in known:
-            reasons.update(dict.fromkeys(positions, NOT_ELIGIBLE))
+            reasons.update(dict.fromkeys(unknown, NOT_ELIGIBLE))
 
     stopped = False
     for promotion in sorted(promotions, key=_RANK):
@@ -203,7 +203,7 @@ def _apply_promotions(
         )
         if applied:
             stopped = promotion.exclusive
-        elif code is not None:
+        elif code is not None and positions:
             reasons[positions[0]] = NOT_ELIGIBLE
     return reasons
 

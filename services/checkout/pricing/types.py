@@ -163,7 +163,7 @@ class LineAmount(NamedTuple):
     """`index` points into cart.lines + added_items. A tuple rather than a frozen dataclass:
     a priced cart has hundreds of them, and a tuple is several times cheaper to make."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index: the contract's name
     amount: int
 
 
