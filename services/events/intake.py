@@ -4,23 +4,62 @@
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Event
 from services.errors import InvalidInput
 from services.events.projections import apply_projections
-from services.events.types import ValidEvent, validate_batch
+from services.events.types import (
+    MAX_BATCH,
+    BatchRejected,
+    ValidEvent,
+    validate_batch,
+    validate_body,
+)
 
 NOTIFY_CHANNEL = "shopstar_events"
-MAX_BATCH = 500
+# The whole batch in one statement of constant text (prepared once per connection): one array
+# per column, the data as JSON text serialised by pydantic.
+_INSERT_EVENTS = text(
+    """
+    INSERT INTO events (store_id, event_id, type, occurred_at, data, received_at)
+    SELECT :store_id, e.event_id, e.type, e.occurred_at, e.data::jsonb, now()
+    FROM unnest(
+        CAST(:event_ids AS text[]),
+        CAST(:types AS text[]),
+        CAST(:occurred_at AS timestamptz[]),
+        CAST(:data AS text[])
+    ) AS e(event_id, type, occurred_at, data)
+    ON CONFLICT ON CONSTRAINT uq_events_store_event DO NOTHING
+    RETURNING event_id
+    """
+)
 
 
 @dataclass(frozen=True)
 class IntakeResult:
     accepted: int
     duplicates: list[str]
+
+
+def _invalid(problems: list[dict[str, Any]], count: int | None) -> InvalidInput:
+    bad = len({p["index"] for p in problems})
+    total = f" of {count}" if count is not None else ""
+    return InvalidInput(f"{bad}{total} events are invalid; nothing was stored", details=problems)
+
+
+async def accept_body(session: AsyncSession, store_id: str, body: bytes) -> IntakeResult:
+    """A `{"events": [...]}` body as sent, validated straight from its bytes."""
+    try:
+        events = validate_body(body)
+    except BatchRejected as rejected:
+        if rejected.not_json:
+            raise InvalidInput("the body is not valid JSON", code="invalid_json") from None
+        problems = rejected.problems
+        if problems and "index" not in problems[0]:
+            raise InvalidInput("the request is not valid", details=problems) from None
+        raise _invalid(problems, None) from None
+    return await store_events(session, store_id, events)
 
 
 async def accept_events(session: AsyncSession, store_id: str, raw: list[Any]) -> IntakeResult:
@@ -33,30 +72,25 @@ async def accept_events(session: AsyncSession, store_id: str, raw: list[Any]) ->
         )
     events, problems = validate_batch(raw)
     if problems:
-        bad = len({p["index"] for p in problems})
-        raise InvalidInput(
-            f"{bad} of {len(raw)} events are invalid; nothing was stored", details=problems
-        )
+        raise _invalid(problems, len(raw))
+    return await store_events(session, store_id, events)
+
+
+async def store_events(
+    session: AsyncSession, store_id: str, events: list[ValidEvent]
+) -> IntakeResult:
     unique: dict[str, ValidEvent] = {}
     for event in events:
         unique.setdefault(event.id, event)
-    rows = [
-        {
-            "store_id": store_id,
-            "event_id": e.id,
-            "type": e.type,
-            "occurred_at": e.occurred_at,
-            "data": e.data.model_dump(mode="json", exclude_none=True),
-        }
-        for e in unique.values()
-    ]
-    stmt = (
-        insert(Event)
-        .on_conflict_do_nothing(constraint="uq_events_store_event")
-        .returning(Event.event_id)
-    )
-    # Parameters apart from the statement: compiled once and cached, sent as batched VALUES.
-    stored = set((await session.scalars(stmt, rows)).all())
+    first = list(unique.values())
+    params = {
+        "store_id": store_id,
+        "event_ids": [e.id for e in first],
+        "types": [e.type for e in first],
+        "occurred_at": [e.occurred_at for e in first],
+        "data": [e.data.model_dump_json(exclude_none=True) for e in first],
+    }
+    stored = set((await session.scalars(_INSERT_EVENTS, params)).all())
     new_events = [e for e in events if e.id in stored and unique[e.id] is e]
     if new_events:
         await apply_projections(session, store_id, new_events)
