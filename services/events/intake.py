@@ -4,6 +4,7 @@
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,18 +19,14 @@ from services.events.types import (
 )
 
 NOTIFY_CHANNEL = "shopstar_events"
-# The whole batch in one statement of constant text (prepared once per connection): one array
-# per column, the data as JSON text serialised by pydantic.
+# The whole batch in one statement of constant text (prepared once per connection), its rows as
+# one JSON document: a text parameter costs the driver nothing to send, unlike text arrays.
 _INSERT_EVENTS = text(
     """
     INSERT INTO events (store_id, event_id, type, occurred_at, data, received_at)
-    SELECT :store_id, e.event_id, e.type, e.occurred_at, e.data::jsonb, now()
-    FROM unnest(
-        CAST(:event_ids AS text[]),
-        CAST(:types AS text[]),
-        CAST(:occurred_at AS timestamptz[]),
-        CAST(:data AS text[])
-    ) AS e(event_id, type, occurred_at, data)
+    SELECT :store_id, e.event_id, e.type, e.occurred_at, e.data, now()
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+        AS e(event_id text, type text, occurred_at timestamptz, data jsonb)
     ON CONFLICT ON CONSTRAINT uq_events_store_event DO NOTHING
     RETURNING event_id
     """
@@ -83,13 +80,17 @@ async def store_events(
     for event in events:
         unique.setdefault(event.id, event)
     first = list(unique.values())
-    params = {
-        "store_id": store_id,
-        "event_ids": [e.id for e in first],
-        "types": [e.type for e in first],
-        "occurred_at": [e.occurred_at for e in first],
-        "data": [e.data.model_dump_json(exclude_none=True) for e in first],
-    }
+    rows = [
+        {
+            "event_id": e.id,
+            "type": e.type,
+            "occurred_at": e.occurred_at,
+            # Serialised by pydantic (in Rust) and spliced in as is.
+            "data": orjson.Fragment(e.data.model_dump_json(exclude_none=True)),
+        }
+        for e in first
+    ]
+    params = {"store_id": store_id, "rows": orjson.dumps(rows).decode()}
     stored = set((await session.scalars(_INSERT_EVENTS, params)).all())
     new_events = [e for e in events if e.id in stored and unique[e.id] is e]
     if new_events:

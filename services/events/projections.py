@@ -4,7 +4,9 @@ orders. Each write is guarded by `occurred_at`, so an older event never overwrit
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import DateTime, case, delete, func, update
+import orjson
+from pydantic import TypeAdapter
+from sqlalchemy import DateTime, case, delete, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +17,7 @@ from services.events.types import (
     CartUpdated,
     CustomerErased,
     CustomerUpserted,
+    LineItem,
     OrderChanged,
     OrderPlaced,
     ProductDeleted,
@@ -22,6 +25,8 @@ from services.events.types import (
     ValidEvent,
 )
 from services.messaging.attribution import attribute_order
+
+_ITEMS = TypeAdapter(list[LineItem])  # a cart's items as JSON, in one call
 
 
 def _latest(events: Sequence[ValidEvent], key: str) -> list[ValidEvent]:
@@ -103,7 +108,9 @@ async def _upsert_customers(
                 set_=set_,
                 # An erased customer comes back only through a newer upsert.
                 where=Customer.updated_at <= stmt.excluded.updated_at,
-            ),
+                # RETURNING lets SQLAlchemy send the rows as one multi-row INSERT, not one
+                # statement per row.
+            ).returning(Customer.customer_id),
             rows,
         )
 
@@ -142,13 +149,16 @@ async def _upsert_products(session: AsyncSession, store_id: str, events: list[Va
             {**v.model_dump(), "store_id": store_id, "product_id": data.product_id}
             for v in data.variants or []
         ]
-    stmt = insert(Product).values(rows)
+    # Parameters apart from the statement: it is compiled once and sent as one multi-row
+    # INSERT (RETURNING), rather than built anew from every batch's values.
+    stmt = insert(Product)
     written = await session.scalars(
         stmt.on_conflict_do_update(
             index_elements=[Product.store_id, Product.product_id],
             set_={c: stmt.excluded[c] for c in rows[0] if c not in ("store_id", "product_id")},
             where=Product.updated_at <= stmt.excluded.updated_at,
-        ).returning(Product.product_id)
+        ).returning(Product.product_id),
+        rows,
     )
     fresh = set(written.all())
     await session.execute(
@@ -175,38 +185,43 @@ async def _delete_product(session: AsyncSession, store_id: str, event: ValidEven
     )
 
 
+# One statement of constant text for all the batch's carts, their rows as one JSON document.
+_UPSERT_CARTS = text(
+    """
+    INSERT INTO carts (store_id, cart_id, customer_id, currency, items, subtotal, updated_at)
+    SELECT :store_id, c.cart_id, c.customer_id, c.currency, c.items, c.subtotal, c.updated_at
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS c(
+        cart_id text, customer_id text, currency text, items jsonb, subtotal bigint,
+        updated_at timestamptz
+    )
+    ON CONFLICT (store_id, cart_id) DO UPDATE SET
+        customer_id = coalesce(excluded.customer_id, carts.customer_id),
+        currency = excluded.currency,
+        items = excluded.items,
+        subtotal = excluded.subtotal,
+        updated_at = excluded.updated_at
+    WHERE carts.updated_at <= excluded.updated_at
+    """
+)
+
+
 async def _upsert_carts(session: AsyncSession, store_id: str, events: list[ValidEvent]) -> None:
     rows = []
     for event in events:
         data = event.data
         assert isinstance(data, CartUpdated)
-        items = [i.model_dump(exclude_none=True) for i in data.items]
         rows.append(
             {
-                "store_id": store_id,
                 "cart_id": data.cart_id,
                 "customer_id": data.customer_id,
                 "currency": data.currency,
-                "items": items,
+                "items": orjson.Fragment(_ITEMS.dump_json(data.items, exclude_none=True)),
                 "subtotal": sum(i.quantity * i.unit_price for i in data.items),
                 "updated_at": event.occurred_at,
             }
         )
-    stmt = insert(Cart)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[Cart.store_id, Cart.cart_id],
-            set_={
-                "customer_id": func.coalesce(stmt.excluded.customer_id, Cart.customer_id),
-                "currency": stmt.excluded.currency,
-                "items": stmt.excluded["items"],
-                "subtotal": stmt.excluded.subtotal,
-                "updated_at": stmt.excluded.updated_at,
-            },
-            where=Cart.updated_at <= stmt.excluded.updated_at,
-        ),
-        rows,
-    )
+    params = {"store_id": store_id, "rows": orjson.dumps(rows).decode()}
+    await session.execute(_UPSERT_CARTS, params)
 
 
 async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
