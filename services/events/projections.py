@@ -10,7 +10,7 @@ from sqlalchemy import DateTime, case, delete, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Cart, Customer, Order, Product, ProductVariant
+from models import Customer, Order, Product, ProductVariant
 from services.checkout.redemptions import release_checkout
 from services.events.erasure import erase_personal_data
 from services.events.types import (
@@ -55,8 +55,8 @@ async def apply_projections(
         await _delete_product(session, store_id, event)
     if carts := by_type.get("cart.updated"):
         await _upsert_carts(session, store_id, _latest(carts, "cart_id"))
-    for event in by_type.get("order.placed", []):
-        await _place_order(session, store_id, event)
+    if orders := by_type.get("order.placed"):
+        await _place_orders(session, store_id, orders)
     for kind in ("order.cancelled", "order.refunded"):
         for event in by_type.get(kind, []):
             await _change_order(session, store_id, event, kind.removeprefix("order."))
@@ -224,45 +224,67 @@ async def _upsert_carts(session: AsyncSession, store_id: str, events: list[Valid
     await session.execute(_UPSERT_CARTS, params)
 
 
-async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
-    data = event.data
-    assert isinstance(data, OrderPlaced)
-    attribution = data.attribution.model_dump(exclude_none=True) if data.attribution else None
-    placed = await session.execute(
-        insert(Order)
-        .values(
-            store_id=store_id,
-            order_id=data.order_id,
-            customer_id=data.customer_id,
-            cart_id=data.cart_id,
-            currency=data.currency,
-            items=[i.model_dump(exclude_none=True) for i in data.items],
-            total=data.total,
-            discount_codes=data.discount_codes or [],
-            attribution=attribution,
-            placed_at=event.occurred_at,
-            updated_at=event.occurred_at,
+# Each order's cart is marked ordered, all of the batch's in one statement.
+_CARTS_ORDERED = text(
+    """
+    UPDATE carts SET ordered_at = o.ordered_at
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS o(cart_id text, ordered_at timestamptz)
+    WHERE carts.store_id = :store_id AND carts.cart_id = o.cart_id
+    """
+)
+
+
+async def _place_orders(session: AsyncSession, store_id: str, events: list[ValidEvent]) -> None:
+    """The batch's orders in one multi-row INSERT (the first event of an order wins, as one
+    already stored does); each order placed now is attributed, in the batch's order."""
+    rows = []
+    for event in events:
+        data = event.data
+        assert isinstance(data, OrderPlaced)
+        attribution = data.attribution.model_dump(exclude_none=True) if data.attribution else None
+        rows.append(
+            {
+                "store_id": store_id,
+                "order_id": data.order_id,
+                "customer_id": data.customer_id,
+                "cart_id": data.cart_id,
+                "currency": data.currency,
+                "items": [i.model_dump(exclude_none=True) for i in data.items],
+                "total": data.total,
+                "discount_codes": data.discount_codes or [],
+                "attribution": attribution,
+                "placed_at": event.occurred_at,
+                "updated_at": event.occurred_at,
+            }
         )
-        .on_conflict_do_nothing()
-        .returning(Order.order_id)
+    placed = set(
+        await session.scalars(
+            insert(Order).on_conflict_do_nothing().returning(Order.order_id), rows
+        )
     )
-    if placed.first() is not None:
-        await attribute_order(
-            session,
-            store_id=store_id,
-            order_id=data.order_id,
-            customer_id=data.customer_id,
-            placed_at=event.occurred_at,
-            total=data.total,
-            currency=data.currency,
-            clicked_message_id=(attribution or {}).get("utm_content"),
-        )
-    if data.cart_id:
-        await session.execute(
-            update(Cart)
-            .where(Cart.store_id == store_id, Cart.cart_id == data.cart_id)
-            .values(ordered_at=event.occurred_at)
-        )
+    for event, row in zip(events, rows, strict=True):
+        data = event.data
+        assert isinstance(data, OrderPlaced)
+        if data.order_id in placed:
+            placed.discard(data.order_id)  # a second event of the same order adds nothing
+            await attribute_order(
+                session,
+                store_id=store_id,
+                order_id=data.order_id,
+                customer_id=data.customer_id,
+                placed_at=event.occurred_at,
+                total=data.total,
+                currency=data.currency,
+                clicked_message_id=(row["attribution"] or {}).get("utm_content"),
+            )
+    carts = [
+        {"cart_id": e.data.cart_id, "ordered_at": e.occurred_at}
+        for e in events
+        if isinstance(e.data, OrderPlaced) and e.data.cart_id
+    ]
+    if carts:
+        params = {"store_id": store_id, "rows": orjson.dumps(carts).decode()}
+        await session.execute(_CARTS_ORDERED, params)
 
 
 async def _change_order(
