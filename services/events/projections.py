@@ -237,7 +237,7 @@ _CARTS_ORDERED = text(
 async def _place_orders(session: AsyncSession, store_id: str, events: list[ValidEvent]) -> None:
     """The batch's orders in one multi-row INSERT (the first event of an order wins, as one
     already stored does); each order placed now is attributed, in the batch's order."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for event in events:
         data = event.data
         assert isinstance(data, OrderPlaced)

@@ -189,7 +189,7 @@ class Discount:
         if self.code is not None:
             out["code"] = self.code
         out["amount"] = self.amount
-        out["lines"] = [{"index": la.index, "amount": la.amount} for la in self.lines]
+        out["lines"] = [{"index": i, "amount": a} for i, a in self.lines]
         return out
 
 
