@@ -24,7 +24,7 @@ from services.events.types import (
     ProductUpserted,
     ValidEvent,
 )
-from services.messaging.attribution import attribute_order
+from services.messaging.attribution import PlacedOrder, attribute_orders
 
 _ITEMS = TypeAdapter(list[LineItem])  # a cart's items as JSON, in one call
 
@@ -262,21 +262,23 @@ async def _place_orders(session: AsyncSession, store_id: str, events: list[Valid
             insert(Order).on_conflict_do_nothing().returning(Order.order_id), rows
         )
     )
+    attributed = []
     for event, row in zip(events, rows, strict=True):
         data = event.data
         assert isinstance(data, OrderPlaced)
         if data.order_id in placed:
             placed.discard(data.order_id)  # a second event of the same order adds nothing
-            await attribute_order(
-                session,
-                store_id=store_id,
-                order_id=data.order_id,
-                customer_id=data.customer_id,
-                placed_at=event.occurred_at,
-                total=data.total,
-                currency=data.currency,
-                clicked_message_id=(row["attribution"] or {}).get("utm_content"),
+            attributed.append(
+                PlacedOrder(
+                    order_id=data.order_id,
+                    customer_id=data.customer_id,
+                    placed_at=event.occurred_at,
+                    total=data.total,
+                    currency=data.currency,
+                    clicked_message_id=(row["attribution"] or {}).get("utm_content"),
+                )
             )
+    await attribute_orders(session, store_id, attributed)
     carts = [
         {"cart_id": e.data.cart_id, "ordered_at": e.occurred_at}
         for e in events
