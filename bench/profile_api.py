@@ -112,7 +112,7 @@ async def intake_call(app: FastAPI, client: httpx.AsyncClient) -> Call:
     return call
 
 
-async def run(kind: str, requests: int, top: int) -> None:
+async def run(kind: str, requests: int, top: int, callers: str | None = None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="shopstar-profile-"))
     postgres = await asyncio.to_thread(start_postgres, workdir / "pg")
     try:
@@ -146,6 +146,10 @@ async def run(kind: str, requests: int, top: int) -> None:
             out = io.StringIO()
             pstats.Stats(profile, stream=out).sort_stats(order).print_stats(top)
             print(out.getvalue())
+        if callers:
+            out = io.StringIO()
+            pstats.Stats(profile, stream=out).print_callers(callers)
+            print(out.getvalue())
     finally:
         await asyncio.to_thread(postgres.stop)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -156,8 +160,9 @@ def main() -> None:
     parser.add_argument("kind", choices=["checkout", "intake"])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--callers", help="also print the callers of functions matching this")
     args = parser.parse_args()
-    asyncio.run(run(args.kind, args.requests, args.top))
+    asyncio.run(run(args.kind, args.requests, args.top, args.callers))
 
 
 if __name__ == "__main__":
