@@ -13,8 +13,11 @@ def _timed(
 ) -> TimedPromotion:
     body = {"actions": [{"type": "free_shipping"}]}
     parsed = pricing.promotion_from_dict(pid, body, 1)
-    at = lambda s: None if s is None else T0 + timedelta(seconds=s)  # noqa: E731
-    return TimedPromotion(((pid, 1), parsed, ()), at(starts), at(ends), currency)
+    return TimedPromotion(((pid, 1), parsed, ()), _at(starts), _at(ends), currency)
+
+
+def _at(seconds: int | None) -> datetime | None:
+    return None if seconds is None else T0 + timedelta(seconds=seconds)
 
 
 def _ids(state: StoreState, currency: str, seconds: float) -> list[str]:
