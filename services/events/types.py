@@ -2,10 +2,10 @@
 (a union of event types told apart by `type`), so that a rejected batch names every bad event
 by index and field."""
 
+import json
 import re
 from typing import Annotated, Any, Literal
 
-import orjson
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -322,5 +322,6 @@ def validate_body(body: bytes) -> list[ValidEvent]:
                     for e in outer
                 ]
             ) from None
-        decoded = orjson.loads(body)  # only to name the bad events by id
+        # Only to name the bad events by id (the standard parser: any number pydantic read).
+        decoded = json.loads(body)
         raise BatchRejected(_problems(exc, decoded["events"], 1)) from None
