@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     public_rate_limit: float = Field(default=10.0, ge=0)
     key_rate_limit: float = Field(default=100.0, ge=0)
     api_replicas: int = Field(default=1, ge=1)
+    # How long a replica trusts an API key it has looked up: a key revoked through another
+    # replica is refused within this time (at most a second; 0 = look up every request).
+    api_key_cache_seconds: float = Field(default=1.0, ge=0, le=1.0)
     # Bodies over these sizes are refused with 413 before they are read.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_events_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)

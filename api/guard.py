@@ -109,7 +109,7 @@ async def _authenticate(request: Request, access: Access, limited: bool) -> None
             raise Unauthorized("operator token required")
         _check_rate(limiters.per_key, "operator")
         return
-    principal = await authenticate(request.state.session, presented)
+    principal = await authenticate(request.state.session, presented, settings.api_key_cache_seconds)
     if access is Access.SECRET:
         if principal.key_kind != "secret":
             raise Forbidden("a publishable key cannot call this endpoint")

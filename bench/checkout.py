@@ -23,7 +23,7 @@ from bench.stack import stop_on_sigterm
 from services.checkout import pricing
 
 LINES, PROMOTIONS, BUNDLES = 50, 200, 20
-IN_PROCESS_P95_MS = 2.0
+IN_PROCESS_P95_MS = 1.0
 
 
 # --- a. in process ---------------------------------------------------------------------------
@@ -102,16 +102,20 @@ def in_process(
             "line_allocations": sum(len(d.lines) for d in result.discounts),
         }
     cart = targeted[0]
-    bare, _ = time_calls(lambda: pricing.price_cart(cart, [], [], customer, [], cards), seconds / 4)
-    figures["baseline_p95_ms"] = percentile(bare, 95) * 1000
-    main, worst = figures["targeted"], figures["stress"]
-    report.add(
-        f"in-process price_cart p95 ({main['discounts_applied']} discounts apply)",
-        f"{main['p95_ms']:.2f} ms",
-        f"< {IN_PROCESS_P95_MS} ms",
-        verdict(main["p95_ms"] < IN_PROCESS_P95_MS),
+    bare, bare_cpu = time_calls(
+        lambda: pricing.price_cart(cart, [], [], customer, [], cards), seconds / 4
     )
-    report.add("in-process p95 in CPU time (the machine is shared)", f"{main['cpu_p95_ms']:.2f} ms")
+    figures["baseline_p95_ms"] = percentile(bare, 95) * 1000
+    figures["baseline_cpu_p95_ms"] = percentile(bare_cpu, 95) * 1000
+    main, worst = figures["targeted"], figures["stress"]
+    # Judged on CPU time: on a shared machine the wall clock adds whatever else ran.
+    report.add(
+        f"in-process price_cart p95, CPU time ({main['discounts_applied']} discounts apply)",
+        f"{main['cpu_p95_ms']:.2f} ms",
+        f"< {IN_PROCESS_P95_MS} ms",
+        verdict(main["cpu_p95_ms"] < IN_PROCESS_P95_MS),
+    )
+    report.add("in-process price_cart p95, wall clock", f"{main['p95_ms']:.2f} ms")
     report.add("in-process evaluations/s", f"{main['per_second']:,.0f}")
     report.add(
         f"stress: all {worst['discounts_applied']} discounts stack, p95",
@@ -119,8 +123,8 @@ def in_process(
         "for reference",
     )
     report.add(
-        "in-process p95, no promotions or bundles",
-        f"{figures['baseline_p95_ms']:.2f} ms",
+        "in-process p95 CPU time, no promotions or bundles",
+        f"{figures['baseline_cpu_p95_ms']:.2f} ms",
         "baseline",
     )
     report.data["in_process"] = figures

@@ -2,11 +2,10 @@
 
 from datetime import UTC, datetime
 
-from fastapi.responses import JSONResponse
-
 from api.deps import AnyKey, SecretKey, SessionDep, SettingsDep
 from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
+from api.responses import FastJSONResponse
 from api.schemas.checkout import CheckoutCompleteIn, CheckoutIn, CompletedOut, PricedCartOut
 from config import Settings
 from services.checkout.inputs import CheckoutItem, CheckoutRequest
@@ -50,14 +49,14 @@ def _request(body: CheckoutIn, caller: Principal, settings: Settings) -> Checkou
 @router.post("/evaluate", response_model=PricedCartOut)
 async def evaluate(
     body: CheckoutIn, session: SessionDep, caller: AnyKey, settings: SettingsDep
-) -> JSONResponse:
+) -> FastJSONResponse:
     """Price a cart with its codes; nothing is recorded. A publishable key is shown only what a
     shopper may know (docs/api-checkout.md): any code that does not apply is `invalid_code`, gift
     cards pay at most the catalog value of the items, and customer pricing needs shopper_token."""
     result = await evaluate_checkout(
         session, caller.store_id, _request(body, caller, settings), settings.gift_card_hash_key
     )
-    return JSONResponse(result)
+    return FastJSONResponse(result)
 
 
 @router.post(
@@ -67,10 +66,10 @@ async def evaluate(
 )
 async def complete(
     body: CheckoutCompleteIn, session: SessionDep, caller: SecretKey, settings: SettingsDep
-) -> JSONResponse:
+) -> FastJSONResponse:
     """Price and redeem in one transaction; a retry of the order_id gets the first result."""
     request = _request(body, caller, settings)
     result = await complete_checkout(
         session, caller.store_id, request, body.order_id, settings.gift_card_hash_key
     )
-    return JSONResponse(result)
+    return FastJSONResponse(result)

@@ -16,7 +16,7 @@ from services.attribution.landing import Touch, fbc_value, source_of
 from services.attribution.visits import link_customer, visitors_of
 from services.errors import NotFound
 from services.events.types import Attribution, OrderPlaced
-from services.messaging.attribution import attribute_order
+from services.messaging.attribution import PlacedOrder, attribute_orders
 
 PROGRAMS = ("affiliate_id", "referral_code", "share_token")
 RECENT_VISITS = 200  # the newest visits read for the last touch and the program tokens
@@ -116,9 +116,7 @@ async def attribute_placed_order(
     for p in PROGRAMS:
         if programs[p] is None:
             programs[p] = next((v.touch[p] for v in recent if p in v.touch), None)
-    await attribute_order(
-        session,
-        store_id=store_id,
+    placed = PlacedOrder(
         order_id=order.order_id,
         customer_id=order.customer_id,
         placed_at=placed_at,
@@ -126,6 +124,7 @@ async def attribute_placed_order(
         currency=order.currency,
         clicked_message_id=(last or {}).get("content"),
     )
+    await attribute_orders(session, store_id, [placed])
     message = (
         await session.execute(
             select(Conversion.message_id, Conversion.flow).where(

@@ -1,61 +1,28 @@
-"""The store's side of a checkout, read for pricing: the live promotions and bundles (parsed once
-per version and kept in the process, since a store changes them far less often than it prices
-carts), and the catalog facts of the cart's lines and of free products.
+"""The catalog's side of a checkout, read for pricing: the facts of the cart's lines and of free
+products (the live promotions and bundles are in services/checkout/store_state.py).
 
 The statements are built once with bind parameters: checkout runs them on every cart."""
 
 import dataclasses
-from datetime import datetime
 from typing import NamedTuple, TypeVar
 
-from sqlalchemy import ARRAY, BindParameter, Text, any_, bindparam, func, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import ARRAY, BindParameter, Text, any_, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Bundle, Product, ProductVariant, Promotion
+from models import Product, ProductVariant
 from services.checkout import pricing
+from services.checkout.store_state import LivePromotion, PromotionKey
 
 _CACHE_LIMIT = 20_000
-PromotionKey = tuple[str, int]  # (id, version): a change of the promotion bumps its version
 # A free product's catalog facts: (product_id, price, category_ids), or None if it cannot be sold.
 GiftFacts = tuple[str, int, tuple[str, ...]] | None
-Gifts = tuple[pricing.FreeProduct, ...]
-_promotions: dict[PromotionKey, tuple[pricing.Promotion, Gifts]] = {}
 _with_gifts: dict[tuple[PromotionKey, tuple[GiftFacts, ...]], pricing.Promotion] = {}
-_bundles: dict[str, pricing.Bundle] = {}
 K = TypeVar("K")
 V = TypeVar("V")
 
 _STORE: BindParameter[str] = bindparam("store_id")
-_NOW: BindParameter[datetime] = bindparam("now")
-_CURRENCY: BindParameter[str] = bindparam("currency")
-_LIVE_PROMOTIONS = (
-    Promotion.store_id == _STORE,
-    Promotion.disabled_at.is_(None),
-    or_(Promotion.starts_at.is_(None), Promotion.starts_at <= _NOW),
-    or_(Promotion.ends_at.is_(None), Promotion.ends_at > _NOW),
-    or_(Promotion.currency.is_(None), Promotion.currency == _CURRENCY),
-)
-_LIVE_BUNDLES = (
-    Bundle.store_id == _STORE,
-    Bundle.disabled_at.is_(None),
-    or_(Bundle.currency.is_(None), Bundle.currency == _CURRENCY),
-)
-# What is live, as three arrays in one row: one round trip, little to decode, per cart.
-_LIVE = select(
-    # Both arrays in id order, so that they pair up.
-    select(func.array_agg(aggregate_order_by(Promotion.id, Promotion.id)))
-    .where(*_LIVE_PROMOTIONS)
-    .scalar_subquery(),
-    select(func.array_agg(aggregate_order_by(Promotion.version, Promotion.id)))
-    .where(*_LIVE_PROMOTIONS)
-    .scalar_subquery(),
-    select(func.array_agg(aggregate_order_by(Bundle.id, Bundle.seq)))
-    .where(*_LIVE_BUNDLES)
-    .scalar_subquery(),
-)
 # As one JSON array (decoded in C) rather than a row per line of the cart.
-_PRODUCTS = select(
+PRODUCTS = select(
     func.json_agg(
         func.json_build_array(
             Product.product_id,
@@ -87,57 +54,12 @@ def _remember(cache: dict[K, V], key: K, value: V) -> V:
     return value
 
 
-async def live_state(
-    session: AsyncSession, store_id: str, currency: str, now: datetime
-) -> tuple[list[tuple[PromotionKey, pricing.Promotion, Gifts]], list[pricing.Bundle]]:
-    """Live promotions and bundles in the cart's currency (or in none); only what is new to
-    this process is loaded and parsed. Bundles come oldest first, the order they form sets in."""
-    params = {"store_id": store_id, "now": now, "currency": currency}
-    ids, versions, bundle_ids = (await session.execute(_LIVE, params)).one()
-    keys: list[PromotionKey] = list(zip(ids or (), versions or (), strict=True))
-    await _load_promotions([key for key in keys if key not in _promotions], session)
-    # A bundle never changes once created (it can only be withdrawn): its id is enough.
-    await _load_bundles([i for i in bundle_ids or () if i not in _bundles], session)
-    promotions = [(key, *_promotions[key]) for key in keys if key in _promotions]
-    return promotions, [_bundles[i] for i in bundle_ids or () if i in _bundles]
-
-
-async def _load_promotions(missing: list[PromotionKey], session: AsyncSession) -> None:
-    if not missing:
-        return
-    fresh = await session.scalars(
-        select(Promotion).where(tuple_(Promotion.id, Promotion.version).in_(missing))
-    )
-    for p in fresh:
-        body = {
-            "priority": p.priority,
-            "exclusive": p.exclusive,
-            "requires_coupon": p.requires_coupon,
-            "conditions": p.conditions,
-            "actions": p.actions,
-        }
-        parsed = pricing.promotion_from_dict(p.id, body, p.seq)
-        gifts = tuple(a for a in parsed.actions if isinstance(a, pricing.FreeProduct))
-        _remember(_promotions, (p.id, p.version), (parsed, gifts))
-
-
-async def _load_bundles(missing: list[str], session: AsyncSession) -> None:
-    if not missing:
-        return
-    rows = await session.execute(
-        select(Bundle.id, Bundle.components, Bundle.discount).where(Bundle.id.in_(missing))
-    )
-    for row in rows:
-        body = {"components": row.components, "discount": row.discount}
-        _remember(_bundles, row.id, pricing.bundle_from_dict(row.id, body))
-
-
 async def products(
     session: AsyncSession, store_id: str, product_ids: set[str]
 ) -> dict[str, ProductFacts]:
     """The cart's products and the free ones: price, currency, categories, whether on sale."""
     params = {"store_id": store_id, "ids": list(product_ids)}
-    rows = await session.scalar(_PRODUCTS, params)
+    rows = await session.scalar(PRODUCTS, params)
     return {row[0]: ProductFacts(*row) for row in rows or ()}
 
 
@@ -172,7 +94,7 @@ async def gift_variants(
 
 
 def with_gift_prices(
-    promotions: list[tuple[PromotionKey, pricing.Promotion, Gifts]],
+    promotions: list[LivePromotion],
     catalog: dict[str, ProductFacts],
     variants: dict[str, GiftFacts],
     currency: str,

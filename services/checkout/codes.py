@@ -2,13 +2,12 @@
 coupon either becomes an AppliedCoupon or is rejected with a reason; each gift card becomes a
 live balance or is rejected. Rejected codes are never dropped silently."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, Text, any_, bindparam, exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Coupon, CouponRedemption, GiftCard, Promotion
 from services.checkout import pricing
@@ -24,8 +23,8 @@ EXPIRED = "expired"
 NOT_STARTED = "not_started"
 ALREADY_USED = "already_used_by_customer"
 
-# Built once with bind parameters: checkout runs them for every cart with codes.
-_COUPONS = (
+# Read by services/checkout/reads.py in the one statement of a checkout.
+COUPONS = (
     select(
         Coupon.id,
         Coupon.code,
@@ -56,7 +55,7 @@ _COUPONS = (
         Coupon.code == any_(bindparam("codes", type_=ARRAY(Text))),
     )
 )
-_GIFT_CARDS = select(
+GIFT_CARDS = select(
     GiftCard.id,
     GiftCard.code_hash,
     GiftCard.last4,
@@ -110,20 +109,24 @@ def _coupon_reason(row: Any, currency: str, customer_id: str | None, now: dateti
     return None
 
 
-async def resolve_coupons(
-    session: AsyncSession,
-    store_id: str,
-    given: Sequence[str],
+def coupon_codes(given: Sequence[str]) -> list[str]:
+    return [normalize_coupon(code) for code in given]
+
+
+def card_hashes(given: Sequence[str], hash_key: str) -> list[tuple[str, str]]:
+    """Each code given, normalized, with the keyed hash it is stored under (in order)."""
+    return [(code, hash_gift_card(code, hash_key)) for code in map(normalize_gift_card, given)]
+
+
+def resolve_coupons(
+    found: Mapping[str, Any],
+    codes: Sequence[str],
     currency: str,
     customer_id: str | None,
     now: datetime,
     out: ResolvedCodes,
 ) -> None:
-    codes = [normalize_coupon(code) for code in given]
-    if not codes:
-        return
-    params = {"store_id": store_id, "codes": list(set(codes)), "customer_id": customer_id}
-    found = {row.code: row for row in await session.execute(_COUPONS, params)}
+    """`codes` normalized, in the order given; `found` the rows of COUPONS by code."""
     seen: set[str] = set()
     for code in codes:
         row = found.get(code)
@@ -141,24 +144,14 @@ async def resolve_coupons(
         out.uses[code] = CouponUse(row.id, row.usage)
 
 
-async def resolve_gift_cards(
-    session: AsyncSession,
-    store_id: str,
-    given: Sequence[str],
-    hash_key: str,
-    now: datetime,
-    out: ResolvedCodes,
+def resolve_gift_cards(
+    by_hash: Mapping[str, Any], hashes: Sequence[tuple[str, str]], now: datetime, out: ResolvedCodes
 ) -> None:
     """Cards go to pricing under their id (so two cards sharing a last four stay apart) and are
-    shown masked: a gift-card code is a bearer secret, never echoed or stored in full."""
-    codes = [normalize_gift_card(code) for code in given]
-    if not codes:
-        return
-    hashes = {code: hash_gift_card(code, hash_key) for code in codes}
-    params = {"store_id": store_id, "hashes": list(set(hashes.values()))}
-    by_hash = {row.code_hash: row for row in await session.execute(_GIFT_CARDS, params)}
-    for code in codes:
-        card = by_hash.get(hashes[code])
+    shown masked: a gift-card code is a bearer secret, never echoed or stored in full.
+    `hashes` from `card_hashes`, `by_hash` the rows of GIFT_CARDS by code hash."""
+    for code, code_hash in hashes:
+        card = by_hash.get(code_hash)
         if card is None:
             out.rejected.append(pricing.RejectedCode(mask_gift_card(code), UNKNOWN))
         elif card.expires_at is not None and card.expires_at <= now:

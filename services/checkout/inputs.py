@@ -1,25 +1,25 @@
-"""Everything `price_cart` needs for one checkout, read in a handful of queries: the store's
-live promotions and bundles, the catalog facts of the lines, the customer's facts and what the
-codes given are worth. Evaluate and complete both go through here, so the same body and state
-give the same inputs."""
+"""Everything `price_cart` needs for one checkout, read in one statement when the store's
+promotions are held (services/checkout/reads.py): the store's live promotions and bundles, the
+catalog facts of the lines, the customer's facts and what the codes given are worth. Evaluate
+and complete both go through here, so the same body and state give the same inputs."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import BindParameter, Select, bindparam, exists, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import CompletedCheckout, Customer, Order
 from services.checkout import pricing
-from services.checkout.catalog import (
-    catalog_value,
-    gift_variants,
-    live_state,
-    products,
-    with_gift_prices,
+from services.checkout.catalog import catalog_value, gift_variants, with_gift_prices
+from services.checkout.codes import (
+    ResolvedCodes,
+    card_hashes,
+    coupon_codes,
+    resolve_coupons,
+    resolve_gift_cards,
 )
-from services.checkout.codes import ResolvedCodes, resolve_coupons, resolve_gift_cards
+from services.checkout.reads import CheckoutReads, read_checkout
+from services.checkout.store_state import cached_state, load_state
 
 
 class CheckoutItem(NamedTuple):
@@ -54,52 +54,6 @@ class CheckoutInputs:
     catalog_value: int | None = None
 
 
-def _facts_statement(first_order: bool) -> Select[list[str], bool]:
-    store: BindParameter[str] = bindparam("store_id")
-    customer: BindParameter[str] = bindparam("customer_id")
-    order: BindParameter[str] = bindparam("order_id")
-    groups = (
-        select(Customer.shopper_groups)
-        .where(Customer.store_id == store, Customer.customer_id == customer)
-        .scalar_subquery()
-    )
-    if not first_order:
-        return select(groups, false())
-    # Not cancelled = it counts; an order completed here but not yet reported counts too.
-    earlier = exists().where(
-        Order.store_id == store,
-        Order.customer_id == customer,
-        Order.status != "cancelled",
-        Order.order_id != order,
-    ) | exists().where(
-        CompletedCheckout.store_id == store,
-        CompletedCheckout.customer_id == customer,
-        CompletedCheckout.released_at.is_(None),
-        CompletedCheckout.order_id != order,
-    )
-    return select(groups, earlier)
-
-
-# Built once: checkout runs one of them for every cart of a known customer.
-_FACTS = {first_order: _facts_statement(first_order) for first_order in (False, True)}
-
-
-async def customer_facts(
-    session: AsyncSession,
-    store_id: str,
-    customer_id: str | None,
-    order_id: str | None,
-    needs_first_order: bool,
-) -> pricing.CustomerFacts | None:
-    """Shopper groups and, when a promotion asks, whether this is the customer's first order:
-    no earlier order that was not cancelled."""
-    if customer_id is None:
-        return None
-    params = {"store_id": store_id, "customer_id": customer_id, "order_id": order_id or ""}
-    groups, earlier = (await session.execute(_FACTS[needs_first_order], params)).one()
-    return pricing.CustomerFacts(customer_id, frozenset(groups or ()), not earlier)
-
-
 async def gather_inputs(
     session: AsyncSession,
     store_id: str,
@@ -108,11 +62,39 @@ async def gather_inputs(
     now: datetime,
     order_id: str | None = None,
 ) -> CheckoutInputs:
+    """One statement for a store whose promotions this process holds at their current version
+    (the usual case); a few more when they changed or are not held yet."""
     currency = request.currency
-    live, bundles = await live_state(session, store_id, currency, now)
+    state = cached_state(store_id)
+    items = {i.product_id for i in request.items}
+    wanted = items | state.gift_product_ids if state else items
+    codes_given = coupon_codes(request.coupon_codes)
+    cards_given = card_hashes(request.gift_card_codes, hash_key)
+
+    async def read(product_ids: set[str], first_order: bool) -> CheckoutReads:
+        return await read_checkout(
+            session,
+            store_id,
+            product_ids=product_ids,
+            coupon_codes=list(set(codes_given)),
+            card_hashes=list({h for _, h in cards_given}),
+            customer_id=request.customer_id,
+            order_id=order_id,
+            first_order=first_order,
+        )
+
+    # Not held yet: whether a promotion asks for the first order is not known, so ask.
+    found = await read(wanted, state.needs_first_order if state else True)
+    if state is None or state.fingerprint != found.fingerprint:
+        held = state
+        state = await load_state(session, store_id, found.fingerprint)
+        if not state.gift_product_ids <= wanted or (
+            held is not None and state.needs_first_order and not held.needs_first_order
+        ):
+            found = await read(items | state.gift_product_ids, state.needs_first_order)
+    live, bundles = state.live(currency, now)
+    catalog = found.products
     gifts = [gift for _, _, promotion_gifts in live for gift in promotion_gifts]
-    wanted = {i.product_id for i in request.items} | {g.product_id for g in gifts if g.product_id}
-    catalog = await products(session, store_id, wanted)
     variants = await gift_variants(session, store_id, currency, gifts)
     promotions = with_gift_prices(live, catalog, variants, currency)
     lines = tuple(
@@ -126,21 +108,21 @@ async def gather_inputs(
         for item in request.items
     )
     codes = ResolvedCodes()
-    await resolve_coupons(
-        session, store_id, request.coupon_codes, currency, request.customer_id, now, codes
-    )
-    await resolve_gift_cards(session, store_id, request.gift_card_codes, hash_key, now, codes)
-    needs_first = any(isinstance(c, pricing.FirstOrder) for p in promotions for c in p.conditions)
+    resolve_coupons(found.coupons, codes_given, currency, request.customer_id, now, codes)
+    resolve_gift_cards(found.gift_cards, cards_given, now, codes)
     value = None
     if request.shopper_view and codes.gift_cards:
         value = await catalog_value(session, store_id, currency, lines, catalog)
+    customer = None
+    if request.customer_id is not None:
+        customer = pricing.CustomerFacts(
+            request.customer_id, found.shopper_groups, not found.has_earlier_order
+        )
     return CheckoutInputs(
         cart=pricing.Cart(currency, lines, request.shipping),
         promotions=promotions,
         bundles=bundles,
-        customer=await customer_facts(
-            session, store_id, request.customer_id, order_id, needs_first
-        ),
+        customer=customer,
         codes=codes,
         catalog_value=value,
     )

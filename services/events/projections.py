@@ -4,11 +4,13 @@ orders. Each write is guarded by `occurred_at`, so an older event never overwrit
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import DateTime, case, delete, func, update
+import orjson
+from pydantic import TypeAdapter
+from sqlalchemy import DateTime, case, delete, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Cart, Customer, Order, Product, ProductVariant
+from models import Customer, Order, Product, ProductVariant
 from services.ads.conversions import record_ad_conversion
 from services.attribution.orders import attribute_placed_order
 from services.checkout.redemptions import release_checkout
@@ -17,6 +19,7 @@ from services.events.types import (
     CartUpdated,
     CustomerErased,
     CustomerUpserted,
+    LineItem,
     OrderChanged,
     OrderPlaced,
     ProductDeleted,
@@ -26,6 +29,8 @@ from services.events.types import (
 from services.growth import referrals, sharing
 from services.growth.commissions import attribute_order as attribute_affiliate
 from services.growth.commissions import settle_order_change
+
+_ITEMS = TypeAdapter(list[LineItem])  # a cart's items as JSON, in one call
 
 
 def _latest(events: Sequence[ValidEvent], key: str) -> list[ValidEvent]:
@@ -54,8 +59,8 @@ async def apply_projections(
         await _delete_product(session, store_id, event)
     if carts := by_type.get("cart.updated"):
         await _upsert_carts(session, store_id, _latest(carts, "cart_id"))
-    for event in by_type.get("order.placed", []):
-        await _place_order(session, store_id, event)
+    if orders := by_type.get("order.placed"):
+        await _place_orders(session, store_id, orders)
     for kind in ("order.cancelled", "order.refunded"):
         for event in by_type.get(kind, []):
             await _change_order(session, store_id, event, kind.removeprefix("order."))
@@ -107,7 +112,9 @@ async def _upsert_customers(
                 set_=set_,
                 # An erased customer comes back only through a newer upsert.
                 where=Customer.updated_at <= stmt.excluded.updated_at,
-            ),
+                # RETURNING lets SQLAlchemy send the rows as one multi-row INSERT, not one
+                # statement per row.
+            ).returning(Customer.customer_id),
             rows,
         )
 
@@ -146,13 +153,16 @@ async def _upsert_products(session: AsyncSession, store_id: str, events: list[Va
             {**v.model_dump(), "store_id": store_id, "product_id": data.product_id}
             for v in data.variants or []
         ]
-    stmt = insert(Product).values(rows)
+    # Parameters apart from the statement: it is compiled once and sent as one multi-row
+    # INSERT (RETURNING), rather than built anew from every batch's values.
+    stmt = insert(Product)
     written = await session.scalars(
         stmt.on_conflict_do_update(
             index_elements=[Product.store_id, Product.product_id],
             set_={c: stmt.excluded[c] for c in rows[0] if c not in ("store_id", "product_id")},
             where=Product.updated_at <= stmt.excluded.updated_at,
-        ).returning(Product.product_id)
+        ).returning(Product.product_id),
+        rows,
     )
     fresh = set(written.all())
     await session.execute(
@@ -179,85 +189,114 @@ async def _delete_product(session: AsyncSession, store_id: str, event: ValidEven
     )
 
 
+# One statement of constant text for all the batch's carts, their rows as one JSON document.
+_UPSERT_CARTS = text(
+    """
+    INSERT INTO carts (store_id, cart_id, customer_id, currency, items, subtotal, updated_at)
+    SELECT :store_id, c.cart_id, c.customer_id, c.currency, c.items, c.subtotal, c.updated_at
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS c(
+        cart_id text, customer_id text, currency text, items jsonb, subtotal bigint,
+        updated_at timestamptz
+    )
+    ON CONFLICT (store_id, cart_id) DO UPDATE SET
+        customer_id = coalesce(excluded.customer_id, carts.customer_id),
+        currency = excluded.currency,
+        items = excluded.items,
+        subtotal = excluded.subtotal,
+        updated_at = excluded.updated_at
+    WHERE carts.updated_at <= excluded.updated_at
+    """
+)
+
+
 async def _upsert_carts(session: AsyncSession, store_id: str, events: list[ValidEvent]) -> None:
     rows = []
     for event in events:
         data = event.data
         assert isinstance(data, CartUpdated)
-        items = [i.model_dump(exclude_none=True) for i in data.items]
         rows.append(
             {
-                "store_id": store_id,
                 "cart_id": data.cart_id,
                 "customer_id": data.customer_id,
                 "currency": data.currency,
-                "items": items,
+                "items": orjson.Fragment(_ITEMS.dump_json(data.items, exclude_none=True)),
                 "subtotal": sum(i.quantity * i.unit_price for i in data.items),
                 "updated_at": event.occurred_at,
             }
         )
-    stmt = insert(Cart)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[Cart.store_id, Cart.cart_id],
-            set_={
-                "customer_id": func.coalesce(stmt.excluded.customer_id, Cart.customer_id),
-                "currency": stmt.excluded.currency,
-                "items": stmt.excluded["items"],
-                "subtotal": stmt.excluded.subtotal,
-                "updated_at": stmt.excluded.updated_at,
-            },
-            where=Cart.updated_at <= stmt.excluded.updated_at,
-        ),
-        rows,
-    )
+    params = {"store_id": store_id, "rows": orjson.dumps(rows).decode()}
+    await session.execute(_UPSERT_CARTS, params)
 
 
-async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
-    data = event.data
-    assert isinstance(data, OrderPlaced)
-    attribution = data.attribution.model_dump(exclude_none=True) if data.attribution else None
-    placed = await session.execute(
-        insert(Order)
-        .values(
-            store_id=store_id,
-            order_id=data.order_id,
-            customer_id=data.customer_id,
-            cart_id=data.cart_id,
-            currency=data.currency,
-            items=[i.model_dump(exclude_none=True) for i in data.items],
-            total=data.total,
-            discount_codes=data.discount_codes or [],
-            attribution=attribution,
-            placed_at=event.occurred_at,
-            updated_at=event.occurred_at,
+# Each order's cart is marked ordered, all of the batch's in one statement.
+_CARTS_ORDERED = text(
+    """
+    UPDATE carts SET ordered_at = o.ordered_at
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS o(cart_id text, ordered_at timestamptz)
+    WHERE carts.store_id = :store_id AND carts.cart_id = o.cart_id
+    """
+)
+
+
+async def _place_orders(session: AsyncSession, store_id: str, events: list[ValidEvent]) -> None:
+    """The batch's orders in one multi-row INSERT (the first event of an order wins, as one
+    already stored does); each order placed now is attributed, in the batch's order."""
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        data = event.data
+        assert isinstance(data, OrderPlaced)
+        attribution = data.attribution.model_dump(exclude_none=True) if data.attribution else None
+        rows.append(
+            {
+                "store_id": store_id,
+                "order_id": data.order_id,
+                "customer_id": data.customer_id,
+                "cart_id": data.cart_id,
+                "currency": data.currency,
+                "items": [i.model_dump(exclude_none=True) for i in data.items],
+                "total": data.total,
+                "discount_codes": data.discount_codes or [],
+                "attribution": attribution,
+                "placed_at": event.occurred_at,
+                "updated_at": event.occurred_at,
+            }
         )
-        .on_conflict_do_nothing()
-        .returning(Order.order_id)
+    placed = set(
+        await session.scalars(
+            insert(Order).on_conflict_do_nothing().returning(Order.order_id), rows
+        )
     )
-    if placed.first() is not None:
-        # Once per order: touches, the flow message, the ad click and the program.
+    for event in events:
+        data = event.data
+        assert isinstance(data, OrderPlaced)
+        if data.order_id not in placed:
+            continue
+        placed.discard(data.order_id)  # a second event of the same order adds nothing
+        attribution = data.attribution.model_dump(exclude_none=True) if data.attribution else {}
+        # Once per order: touches, the flow message, the ad click and the programs.
         await attribute_placed_order(session, store_id, data, event.occurred_at)
         await attribute_affiliate(session, store_id, data, event.occurred_at)
         await record_ad_conversion(
             session,
             store_id,
             order_id=data.order_id,
-            visitor_id=(attribution or {}).get("visitor_id"),
+            visitor_id=attribution.get("visitor_id"),
             placed_at=event.occurred_at,
             revenue=data.total,
             currency=data.currency,
         )
-        if token := (attribution or {}).get("share_token"):
+        if token := attribution.get("share_token"):
             await sharing.attribute_order(
                 session, store_id, data.customer_id, token, event.occurred_at
             )
-    if data.cart_id:
-        await session.execute(
-            update(Cart)
-            .where(Cart.store_id == store_id, Cart.cart_id == data.cart_id)
-            .values(ordered_at=event.occurred_at)
-        )
+    carts = [
+        {"cart_id": e.data.cart_id, "ordered_at": e.occurred_at}
+        for e in events
+        if isinstance(e.data, OrderPlaced) and e.data.cart_id
+    ]
+    if carts:
+        params = {"store_id": store_id, "rows": orjson.dumps(carts).decode()}
+        await session.execute(_CARTS_ORDERED, params)
 
 
 async def _change_order(

@@ -1,5 +1,6 @@
 """Stores and their API keys: provisioning, issuing, revoking and authenticating keys."""
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -14,6 +15,7 @@ from services.ids import hash_secret, new_id, new_secret
 
 KeyKind = Literal["secret", "publishable"]
 KEY_PREFIX: dict[str, str] = {"secret": "sk", "publishable": "pk"}
+_CACHE_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -85,16 +87,39 @@ async def revoke_key(session: AsyncSession, store_id: str, key_id: str) -> None:
     )
     if result.scalar_one_or_none() is None:
         raise NotFound("key not found")
+    # This replica refuses it from the next request; the others within their cache's TTL.
+    for presented_hash in [h for h, (p, _) in _known_keys.items() if p.key_id == key_id]:
+        _known_keys.pop(presented_hash, None)
 
 
-async def authenticate(session: AsyncSession, presented: str) -> Principal:
+# Key hash -> (who it is, monotonic time until which it is trusted without a lookup). Only
+# keys found live are kept: an unknown key is looked up every time.
+_known_keys: dict[str, tuple[Principal, float]] = {}
+
+
+async def authenticate(
+    session: AsyncSession, presented: str, cache_seconds: float = 0
+) -> Principal:
+    """The caller of a key; a key found live is trusted for `cache_seconds` (so a revocation
+    made through another replica takes effect within that time)."""
+    key_hash = hash_secret(presented)
+    now = time.monotonic()
+    known = _known_keys.get(key_hash)
+    if known is not None and known[1] > now:
+        return known[0]
     row = (
         await session.execute(
             select(ApiKey.store_id, ApiKey.kind, ApiKey.id).where(
-                ApiKey.key_hash == hash_secret(presented), ApiKey.revoked_at.is_(None)
+                ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None)
             )
         )
     ).first()
     if row is None:
+        _known_keys.pop(key_hash, None)
         raise Unauthorized("unknown or revoked API key")
-    return Principal(store_id=row.store_id, key_kind=row.kind, key_id=row.id)
+    principal = Principal(store_id=row.store_id, key_kind=row.kind, key_id=row.id)
+    if cache_seconds > 0:
+        if len(_known_keys) >= _CACHE_LIMIT:
+            _known_keys.clear()
+        _known_keys[key_hash] = (principal, now + cache_seconds)
+    return principal

@@ -129,3 +129,20 @@ async def test_publishable_key_cannot_post_events(api: httpx.AsyncClient, store:
     )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
+
+
+async def test_a_number_too_large_for_64_bits_is_named_not_a_crash(
+    api: httpx.AsyncClient, store: StoreKeys
+) -> None:
+    body = (
+        '{"events": [{"id": "big", "type": "product.deleted", "occurred_at": '
+        '"2026-11-24T10:00:00Z", "data": {"product_id": 123456789012345678901234567890}}]}'
+    )
+    response = await api.post(
+        "/v1/events",
+        content=body,
+        headers={**store.auth(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    details = response.json()["error"]["details"]
+    assert [(d["index"], d["id"], d["field"]) for d in details] == [(0, "big", "data.product_id")]

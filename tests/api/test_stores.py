@@ -1,10 +1,16 @@
 """Stores and keys: the operator token provisions, keys are shown once and can be revoked."""
 
+import asyncio
+from datetime import UTC, datetime
+
 import httpx
+from sqlalchemy import update
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from config import Settings
+from models import ApiKey
+from models.database import SessionMaker
 from tests.conftest import OPERATOR, StoreKeys, make_store
 
 OPERATOR_AUTH = {"Authorization": f"Bearer {OPERATOR}"}
@@ -92,3 +98,28 @@ async def test_ready_when_database_and_temporal_answer(
             ready = await client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"status": "ok", "database": "ok", "temporal": "ok"}
+
+
+async def test_a_key_revoked_through_another_replica_is_refused_within_the_cache_time(
+    settings: Settings, sessionmaker: SessionMaker
+) -> None:
+    """Each replica trusts a key it looked up for `api_key_cache_seconds` (at most a second):
+    a revocation it did not make itself is refused once that time is up."""
+    app = create_app(settings.model_copy(update={"api_key_cache_seconds": 0.2}))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as api,
+    ):
+        store = await make_store(api, "Cached key")
+        assert (await api.get("/v1/flows", headers=store.auth())).status_code == 200
+        async with sessionmaker.begin() as session:  # as another replica's revoke does
+            await session.execute(
+                update(ApiKey)
+                .where(ApiKey.store_id == store.id, ApiKey.kind == "secret")
+                .values(revoked_at=datetime.now(UTC))
+            )
+        await asyncio.sleep(0.25)
+        response = await api.get("/v1/flows", headers=store.auth())
+        assert response.status_code == 401
+        assert (await api.get("/v1/flows", headers=store.auth("publishable"))).status_code != 401

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from api.main import create_app
-from config import Settings
+from config import PRODUCTION_SECRETS, Settings
 from tests.conftest import StoreKeys, make_store
 
 HOOK = "http://127.0.0.1:9/hook"  # nothing listens on the discard port; nothing is dispatched
@@ -115,16 +115,7 @@ async def test_another_stores_endpoint_and_delivery_are_404(
 @pytest.fixture(scope="module")
 async def production_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The app as production runs it (on the test database)."""
-    strong = {
-        name: secrets.token_hex(32)
-        for name in (
-            "operator_token",
-            "gift_card_hash_key",
-            "unsubscribe_secret",
-            "shopper_token_secret",
-            "webhook_secret_key",
-        )
-    }
+    strong = {name: secrets.token_hex(32) for name in PRODUCTION_SECRETS}
     production = Settings.model_validate(
         {
             "environment": "production",

@@ -149,6 +149,13 @@ class LineSelector:
     def __init__(self, lines: Sequence[CartLine]) -> None:
         self.lines = lines
         self._chosen: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, ...]] = {}
+        # The lines of each product and category, so a filter costs its ids, not the cart.
+        self._by_product: dict[str, list[int]] = {}
+        self._by_category: dict[str, list[int]] = {}
+        for i, line in enumerate(lines):
+            self._by_product.setdefault(line.product_id, []).append(i)
+            for category in line.category_ids:
+                self._by_category.setdefault(category, []).append(i)
 
     def __call__(
         self, product_ids: tuple[str, ...], category_ids: tuple[str, ...]
@@ -159,12 +166,12 @@ class LineSelector:
             if not product_ids and not category_ids:
                 chosen = tuple(range(len(self.lines)))
             else:
-                products, categories = frozenset(product_ids), frozenset(category_ids)
-                chosen = tuple(
-                    i
-                    for i, line in enumerate(self.lines)
-                    if line.product_id in products or not categories.isdisjoint(line.category_ids)
-                )
+                found: set[int] = set()
+                for product_id in product_ids:
+                    found.update(self._by_product.get(product_id, ()))
+                for category_id in category_ids:
+                    found.update(self._by_category.get(category_id, ()))
+                chosen = tuple(sorted(found))
             self._chosen[key] = chosen
         return chosen
 

@@ -99,6 +99,8 @@ def bundle_discounts(
             )
             for c in bundle.components
         ]
+        if not all(matching):
+            continue  # a component not in the cart at all: no set (most bundles, most carts)
         sets, used = _take_sets(bundle, matching, free_units)
         value = {i: units * lines[i].unit_price for i, units in sorted(used.items())}
         total = sum(value.values())

@@ -1,0 +1,169 @@
+"""Where the api's CPU goes: `POST /v1/checkout/evaluate` (the checkout benchmark's cart) or
+`POST /v1/events` (the intake benchmark's batches of 100), called straight through the ASGI app
+in this process (no client, no socket) against the embedded PostgreSQL, under cProfile.
+
+`python -m bench.profile_api checkout|intake [--requests N] [--top N]`: prints the top entries
+by own time and by cumulative time, and the api CPU per request measured without the profiler."""
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import pstats
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from api.main import create_app
+from bench.checkout_data import bundles, cart_items, catalog, promotions
+from bench.checkout_http import OPERATOR, seed
+from bench.intake import encoded_batches
+from config import Settings
+from devstack.migrate import upgrade_database
+from devstack.postgres import start_postgres
+
+Call = Callable[[], Awaitable[None]]
+
+
+async def asgi_post(app: FastAPI, path: str, body: bytes, headers: dict[str, str]) -> int:
+    """One request through the app as uvicorn hands it over; returns the status."""
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    raw += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": raw,
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    sent = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def checkout_call(app: FastAPI, client: httpx.AsyncClient) -> Call:
+    rng = random.Random(3)
+    products = catalog(rng)
+    items = cart_items(rng, products, 50)
+    promos = promotions(random.Random(5), products, 200, items, targeted=True)
+    sets = bundles(rng, products, 20)
+    headers, card, shopper = await seed(client, products, promos, sets)
+    body = json.dumps(
+        {
+            "currency": "USD",
+            "items": items,
+            "shipping": 900,
+            "shopper_token": shopper,
+            "coupon_codes": ["BENCH10"],
+            "gift_card_codes": [card],
+        }
+    ).encode()
+
+    async def call() -> None:
+        status = await asgi_post(app, "/v1/checkout/evaluate", body, headers)
+        assert status == 200, status
+
+    return call
+
+
+async def intake_call(app: FastAPI, client: httpx.AsyncClient) -> Call:
+    created = await client.post(
+        "/v1/stores",
+        json={"name": "Profile", "currency": "USD", "timezone": "UTC"},
+        headers={"Authorization": f"Bearer {OPERATOR}"},
+    )
+    keys = {k["kind"]: k["key"] for k in created.raise_for_status().json()["keys"]}
+    headers = {"Authorization": f"Bearer {keys['secret']}"}
+    bodies = iter(encoded_batches(5000, "prof-", seed=1))
+
+    async def call() -> None:
+        status = await asgi_post(app, "/v1/events", next(bodies), headers)
+        assert status == 202, status
+
+    return call
+
+
+async def run(kind: str, requests: int, top: int, callers: str | None = None) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="shopstar-profile-"))
+    postgres = await asyncio.to_thread(start_postgres, workdir / "pg")
+    try:
+        await asyncio.to_thread(upgrade_database, postgres.url)
+        settings = Settings(
+            environment="test",
+            database_url=postgres.url,
+            operator_token=OPERATOR,
+            log_level="WARNING",
+            public_rate_limit=0,
+            key_rate_limit=0,
+        )
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+                call = await (checkout_call if kind == "checkout" else intake_call)(app, client)
+                for _ in range(30):
+                    await call()
+                began = time.process_time()
+                for _ in range(requests):
+                    await call()
+                cpu = (time.process_time() - began) / requests
+                profile = cProfile.Profile()
+                profile.enable()
+                for _ in range(requests):
+                    await call()
+                profile.disable()
+        print(f"{kind}: {requests} requests, api CPU per request {cpu * 1000:.2f} ms (no profiler)")
+        for order in ("tottime", "cumulative"):
+            out = io.StringIO()
+            pstats.Stats(profile, stream=out).sort_stats(order).print_stats(top)
+            print(out.getvalue())
+        if callers:
+            out = io.StringIO()
+            pstats.Stats(profile, stream=out).print_callers(callers)
+            print(out.getvalue())
+    finally:
+        await asyncio.to_thread(postgres.stop)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("kind", choices=["checkout", "intake"])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--callers", help="also print the callers of functions matching this")
+    args = parser.parse_args()
+    asyncio.run(run(args.kind, args.requests, args.top, args.callers))
+
+
+if __name__ == "__main__":
+    main()
