@@ -129,7 +129,7 @@ async def run(
                 return count >= expected
 
             last = await wait_until(
-                delivered, 60 + carts * 0.2, "every message at the providers", 0.5
+                delivered, 120 + carts * 1.0, "every message at the providers", 0.5
             )
             cpu = meter.percent()
             sample = [f"cart:{store.id}:k{i}" for i in range(0, carts, max(1, carts // 20))]
