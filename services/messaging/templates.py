@@ -207,6 +207,11 @@ class TemplateRenderer:
             # The process died (its memory limit, or killed): the render is at fault.
             worker = self._replace(worker)
             raise TemplateFailure("template cannot be rendered: its process died") from exc
+        except BaseException:
+            # Cancelled (the step's timeout) while the process renders: its answer would be read
+            # by the next render, another customer's message. The process goes with it.
+            worker = self._replace(worker)
+            raise
         finally:
             idle.put_nowait(worker)
         if status != "ok":
