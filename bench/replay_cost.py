@@ -153,8 +153,10 @@ def cli() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.replay_cost", description=__doc__)
     parser.add_argument("--replays", type=int, default=300)
     parser.add_argument("--cached", type=int, default=2000)
+    parser.add_argument("--quick", action="store_true", help="50 replays, 500 runs cached")
     args = parser.parse_args()
-    publish(asyncio.run(run(args.replays, args.cached)), console)
+    replays, cached = (50, 500) if args.quick else (args.replays, args.cached)
+    publish(asyncio.run(run(replays, cached)), console)
 
 
 if __name__ == "__main__":
