@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     shopper_token_secret: str = DEV_SHOPPER_TOKEN_SECRET
     # Encrypts the signing secrets of outbound webhook endpoints at rest (docs/webhooks.md).
     webhook_secret_key: str = DEV_WEBHOOK_SECRET_KEY
+    # Sized by memory: a cached run holds about 120 KiB of the worker (bench.replay_cost), so
+    # 10,000 is about 1.2 GiB on top of a 0.3 GiB process, under 1.5 GiB. Runs beyond it wait
+    # out of the cache and replay from their history at their next step (docs/benchmarks.md).
     worker_max_cached_workflows: int = Field(default=10_000, ge=0)
     relay_batch_size: int = 500
     relay_concurrency: int = 64
