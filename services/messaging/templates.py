@@ -193,8 +193,13 @@ class TemplateRenderer:
         worker = await idle.get()
         try:
             await worker.started()
-        except BaseException:
+        except (TimeoutError, EOFError, OSError):
             idle.put_nowait(self._replace(worker))
+            raise
+        except BaseException:
+            # Cancelled while the process starts: it goes on starting for the next render (a
+            # new one would start from scratch, and under load never be ready in time).
+            idle.put_nowait(worker)
             raise
         try:
             worker.conn.send((sources, context))
