@@ -132,7 +132,8 @@ async def run(
                 # Every run closed and nothing new for 30 s: a step that never reached the
                 # providers will not (the table says how many are missing).
                 stalled = time.monotonic() - counted[1] > 30
-                return count >= expected or (stalled and await runs_open(stack, store) == 0)
+                done = stalled and bool(started_at) and count > 0
+                return count >= expected or (done and await runs_open(stack, store) == 0)
 
             last = await wait_until(
                 delivered, 120 + carts * 1.0, "every message at the providers", 0.5
