@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # Sends every network call to this URL, whatever a connection says (tests and benchmarks:
     # nothing reaches the internet). Never set in production.
     channel_base_url_override: str | None = None
+    # Sized by memory: a cached run holds about 120 KiB of the worker (bench.replay_cost), so
+    # 10,000 is about 1.2 GiB on top of a 0.3 GiB process, under 1.5 GiB. Runs beyond it wait
+    # out of the cache and replay from their history at their next step (docs/benchmarks.md).
     worker_max_cached_workflows: int = Field(default=10_000, ge=0)
     relay_batch_size: int = 500
     relay_concurrency: int = 64

@@ -4,7 +4,7 @@ say to each other about a flow run. A leaf module: it imports nothing of ours, s
 in the database and shown by the API."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, ClassVar, Self
@@ -141,8 +141,9 @@ _ENDINGS = {
 }
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-# Every number and text of a flow is bounded (docs/flows.md, "Limits"): a flow is copied into
-# every run's input, so its size is every run's cost, and a number past these bounds is a typo.
+# Every number and text of a flow is bounded (docs/flows.md, "Limits"): a flow is read by every
+# step (and cached by every worker), so its size is every run's cost, and a number past these
+# bounds is a typo.
 DAY = 86400
 MAX_DELAY = 90 * DAY
 MAX_WINDOW = 365 * DAY
@@ -276,9 +277,23 @@ Signal = CartActivity | ProductView | OrderCompleted | CustomerErased
 
 
 @dataclass(frozen=True)
-class StepRequest:
-    """One step of a run to gate and send: what the workflow asks its step activity, and what
-    the gate and the send read."""
+class FlowPlan:
+    """What a run needs of its flow to keep time: the delays. The steps' content stays in
+    PostgreSQL (`flow_versions`, immutable) and the step activity reads it by the pinned
+    version: a run's input and every step's input stay a few hundred bytes, whatever the
+    templates (payload conversion and history size were most of the worker's CPU)."""
+
+    trigger_delay_seconds: int
+    step_delays: list[int]
+
+    @classmethod
+    def of(cls, config: FlowConfig) -> "FlowPlan":
+        return cls(config.trigger_delay_seconds, [s.delay_seconds for s in config.steps])
+
+
+@dataclass(frozen=True)
+class RunStep:
+    """One step of a run to gate and send, as the workflow asks its step activity: ids only."""
 
     store_id: str
     workflow_id: str
@@ -289,11 +304,22 @@ class StepRequest:
     step: int
     customer_id: str | None
     cart_id: str | None
-    flow_config: FlowConfig
     product_id: str | None = None
     order_id: str | None = None
     # The run's clock when it asks (the workflow's time, not the worker's): the gate's clock.
     now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StepRequest(RunStep):
+    """A `RunStep` with its pinned flow version's config (loaded by the activity): what the
+    gate and the send read."""
+
+    flow_config: FlowConfig = field(kw_only=True)
+
+    @classmethod
+    def of(cls, step: RunStep, config: FlowConfig) -> "StepRequest":
+        return cls(**{f.name: getattr(step, f.name) for f in fields(RunStep)}, flow_config=config)
 
     @property
     def channel(self) -> Channel:

@@ -26,6 +26,7 @@ from flow_contract import (
     CartActivity,
     CustomerErased,
     FlowKind,
+    FlowPlan,
     OrderCompleted,
     ProductView,
     ProgramKind,
@@ -366,7 +367,7 @@ def _entry_point(
     store_id: str, start: RunStart
 ) -> tuple[Callable[[Any, Any], Awaitable[Any]], object]:
     """The workflow method that starts a run of this kind, and its typed input."""
-    version, flow = start.flow_version, start.flow
+    version, flow = start.flow_version, FlowPlan.of(start.flow)
     if start.kind == FlowKind.ABANDONED_CART:
         assert start.cart_id is not None
         cart = AbandonedCartInput(store_id, start.cart_id, start.customer_id, version, flow)

@@ -5,7 +5,8 @@ import logging
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.affiliates import AffiliateActivities
 from activities.flow_steps import FlowActivities
@@ -47,6 +48,25 @@ WORKFLOWS = [
     ReferralRewardWorkflow,
     SharingRewardWorkflow,
 ]
+
+
+# Imported once for the whole process instead of once per run's sandbox: our leaf modules
+# (deterministic, no state a run could change) and the libraries they need.
+PASSTHROUGH = (
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "flow_contract",
+    "workflows.types",
+    "workflows.sequence",
+    "workflows.search_attributes",
+)
+
+
+def workflow_runner() -> WorkflowRunner:
+    """The sandbox, kept: it catches nondeterministic workflow code (bench.replay_cost)."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
 async def connect_temporal(settings: Settings) -> Client:
@@ -143,6 +163,7 @@ def build_worker(
         # Runs waiting on timers stay in memory: an evicted run is replayed from its whole
         # history (in a new sandbox) at its next step.
         max_cached_workflows=settings.worker_max_cached_workflows,
+        workflow_runner=workflow_runner(),
     )
 
 

@@ -11,6 +11,7 @@ from flow_contract import (
     STEP_MAX_ATTEMPTS,
     MessageStatus,
     RunClosed,
+    RunStep,
     StepOutcome,
     StepRequest,
 )
@@ -22,6 +23,7 @@ from integrations.messaging import (
 )
 from models.database import SessionMaker
 from services.events.log import close_run
+from services.messaging.flows import PinnedFlows
 from services.messaging.sending import (
     PreparedSend,
     prepare_send,
@@ -55,11 +57,17 @@ class FlowActivities:
         self._provider = provider
         self._defaults = as_defaults(defaults)
         self._renderer = renderer
+        self.flows = PinnedFlows()
 
     @activity.defn
-    async def run_flow_step(self, req: StepRequest) -> StepOutcome:
+    async def run_flow_step(self, step: RunStep) -> StepOutcome:
         """Gate and send one step, the gate and the send's first write in one transaction. Run
-        as a local activity: a step costs the worker one task and the history one marker."""
+        as a local activity: a step costs the worker one task and the history one marker. The
+        run names its pinned flow version; its config comes from the process's cache."""
+        config = await self.flows.get(
+            self._sessionmaker, step.store_id, step.flow, step.flow_version
+        )
+        req = StepRequest.of(step, config)
         sender = provider_for(self._provider, req.channel)
         try:
             async with self._sessionmaker.begin() as session:

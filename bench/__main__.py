@@ -9,7 +9,16 @@ import sys
 from devstack.migrate import PROJECT_ROOT
 
 # In this order; a module that does not exist (yet) is skipped.
-BENCHMARKS = ["intake", "order_cancel", "flows", "checkout", "group_deals", "ads", "feeds"]
+BENCHMARKS = [
+    "intake",
+    "order_cancel",
+    "flows",
+    "replay_cost",
+    "checkout",
+    "group_deals",
+    "ads",
+    "feeds",
+]
 
 
 def main(argv: list[str]) -> int:

@@ -42,11 +42,13 @@ from bench.stack import (
     wait_until,
     waiting_flow,
 )
+from config import Settings
 from devstack.fake_providers import FakeProviders
 from devstack.temporal import binary
 from worker import connect_temporal
 
 console = Console()
+CACHE = "worker_max_cached_workflows"
 BATCH = 500
 RAW_SAMPLE = 2000
 
@@ -70,7 +72,12 @@ async def post_all(api: httpx.AsyncClient, store: BenchStore, events: list[dict[
 
 
 async def run(
-    stack: BenchStack, carts: int, workers: int, fake: FakeProviders, report: Report
+    stack: BenchStack,
+    carts: int,
+    workers: int,
+    fake: FakeProviders,
+    report: Report,
+    cache: int | None = None,
 ) -> None:
     client = await connect_temporal(stack.settings())
     async with (
@@ -83,8 +90,9 @@ async def run(
         await enable_flow(api, store, FLOW)
         people = [customer_upserted(f"c{i}") for i in range(carts)]
         await post_all(api, store, [product_upserted("p_1"), *people])
-        async with sending_workers(stack, fake, workers) as children:
+        async with sending_workers(stack, fake, workers, cache) as children:
             began = time.monotonic()
+            started_at: list[float] = []
             await post_all(
                 api, store, [cart_updated(f"k{i}", f"c{i}", [line("p_1")]) for i in range(carts)]
             )
@@ -99,10 +107,17 @@ async def run(
             meter.start()
 
             first_count = 0
+            counted = [0, time.monotonic()]  # the providers' count, and when it last changed
+
+            temporal_pid = stack.temporal.process.pid if stack.temporal.process else 0
+            server_peak = 0
 
             async def delivered() -> bool:
-                nonlocal peak, first, first_count
+                nonlocal peak, first, first_count, server_peak
                 peak = max(peak, max(tree_rss(c.process.pid) for c in children))
+                server_peak = max(server_peak, tree_rss(temporal_pid))
+                if not started_at and await runs_started(stack, store) >= carts:
+                    started_at.append(time.monotonic())
                 for child in children:
                     child.check_running()
                 count = fake.count()
@@ -112,10 +127,16 @@ async def run(
                 if count and first is None:
                     first, first_count = time.monotonic(), count
                     meter.start()  # the send phase: from the first message to the last
-                return count >= expected
+                if count != counted[0]:
+                    counted[:] = [count, time.monotonic()]
+                # Every run closed and nothing new for 30 s: a step that never reached the
+                # providers will not (the table says how many are missing).
+                stalled = time.monotonic() - counted[1] > 30
+                done = stalled and bool(started_at) and count > 0
+                return count >= expected or (done and await runs_open(stack, store) == 0)
 
             last = await wait_until(
-                delivered, 60 + carts * 0.2, "every message at the providers", 0.5
+                delivered, 120 + carts * 1.0, "every message at the providers", 0.5
             )
             cpu = meter.percent()
             sample = [f"cart:{store.id}:k{i}" for i in range(0, carts, max(1, carts // 20))]
@@ -137,7 +158,8 @@ async def run(
     console.print(f"raw 3-step runs: {raw.rate:.0f} steps/s")
     duplicates = sum(n - 1 for n in fake.message_ids().values() if n > 1)
     assert first is not None
-    rate = expected / (last - first)
+    last = last if fake.count() >= expected else counted[1]  # the last message, not the stall
+    rate = fake.count() / (last - first)
     overall = expected / (last - began)
     report.add("carts abandoned at once", f"{carts:,}", f"posted in {posted - began:.1f} s")
     report.add(
@@ -166,10 +188,21 @@ async def run(
         f"{raw_rate:.0f}",
         f"{RAW_SAMPLE} calls, 64 concurrent",
     )
+    if started_at:
+        report.add(
+            "relay: runs started/s",
+            f"{carts / (started_at[0] - began):.0f}",
+            "from the first cart posted to the last run started",
+        )
     report.add("worker processes", str(workers))
+    cached = cache if cache is not None else Settings.model_fields[CACHE].default
+    report.add("worker cache (runs)", f"{cached:,}", "worker_max_cached_workflows")
+    report.add("dev server peak memory (RSS)", f"{server_peak / 2**20:.0f} MiB")
+    report.add("dev server disk", f"{temporal_disk(stack) / 2**20:.0f} MiB", "SQLite files")
     report.add("worker peak memory (RSS, the largest process)", f"{peak / 2**20:.0f} MiB")
     sending = last - first
     names = [f"worker {i}" for i in range(workers)]
+    report.add("load: CPU pressure while sending", f"{cpu.get('cpu pressure', 0)}%", "PSI some")
     for name in (*names, "temporal", "postgres", "api", "bench process", "others"):
         per_message = cpu.get(name, 0) / 100 * sending / max(1, expected - first_count) * 1000
         report.add(
@@ -195,15 +228,34 @@ async def run(
         cpu_while_sending=cpu,
         history_lengths=lengths,
         duplicates=duplicates,
+        cache=cached,
+        temporal_peak_rss=server_peak,
+        temporal_disk=temporal_disk(stack),
     )
+
+
+async def runs_started(stack: BenchStack, store: BenchStore) -> int:
+    sql = "SELECT count(*) FROM recovery_runs WHERE store_id = :store"
+    return int(await stack.scalar(sql, store=store.id))
+
+
+async def runs_open(stack: BenchStack, store: BenchStore) -> int:
+    sql = "SELECT count(*) FROM recovery_runs WHERE store_id = :store AND closed_at IS NULL"
+    return int(await stack.scalar(sql, store=store.id))
+
+
+def temporal_disk(stack: BenchStack) -> int:
+    return sum(p.stat().st_size for p in stack.workdir.glob("temporal-*.db*"))
 
 
 @contextlib.asynccontextmanager
 async def sending_workers(
-    stack: BenchStack, fake: FakeProviders, count: int
+    stack: BenchStack, fake: FakeProviders, count: int, cache: int | None = None
 ) -> AsyncIterator[list[BenchProcess]]:
     """Production worker processes (each with its relay), sending through the fake providers."""
     env = {**stack.child_env(), **fake.environment()}
+    if cache is not None:
+        env["SHOPSTAR_" + CACHE.upper()] = str(cache)
     children = [
         BenchProcess(
             f"worker-{i}",
@@ -227,7 +279,7 @@ async def closed(client: Any, workflow_id: str) -> bool:
     return description.close_time is not None
 
 
-async def main(carts: int, mode: str, workers: int) -> Report:
+async def main(carts: int, mode: str, workers: int, cache: int | None = None) -> Report:
     report = Report(name="flows", title=f"Automated messages: {carts:,} carts, 3-step flow")
     report.notes.append(
         f"Temporal dev server {TEMPORAL_MODES[mode]}; api, worker (with relay), PostgreSQL, "
@@ -236,7 +288,7 @@ async def main(carts: int, mode: str, workers: int) -> Report:
     fake = FakeProviders().start()
     try:
         async with bench_stack("flows", temporal_mode=mode) as stack:
-            await run(stack, carts, workers, fake, report)
+            await run(stack, carts, workers, fake, report, cache)
     finally:
         fake.stop()
     return report
@@ -248,10 +300,17 @@ def cli() -> None:
     parser.add_argument("--quick", action="store_true", help="1,000 carts")
     parser.add_argument("--temporal", default="file", choices=list(TEMPORAL_MODES))
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument(
+        "--cache",
+        type=int,
+        default=None,
+        help="worker_max_cached_workflows (fewer than carts: "
+        "evicted runs replay from their history at their next step)",
+    )
     args = parser.parse_args()
     stop_on_sigterm()
     carts = 1000 if args.quick else args.carts
-    publish(asyncio.run(main(carts, args.temporal, args.workers)), console)
+    publish(asyncio.run(main(carts, args.temporal, args.workers, args.cache)), console)
 
 
 if __name__ == "__main__":

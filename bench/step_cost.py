@@ -36,7 +36,7 @@ from bench.stack import (
 from config import Settings
 from devstack.migrate import upgrade_database
 from devstack.postgres import start_postgres
-from flow_contract import FlowConfig, FlowKind, StepRequest
+from flow_contract import FlowKind, RunStep
 from integrations.messaging import LogProvider
 from models.database import create_engine, create_sessionmaker
 
@@ -89,7 +89,6 @@ async def run(steps: int) -> Report:
         event.listen(engine.sync_engine, "commit", commit)
         sessionmaker = create_sessionmaker(engine)
         activities = FlowActivities(sessionmaker, LogProvider(), "https://shop.example")
-        config = FlowConfig.model_validate(FLOW)
         env = ActivityEnvironment()
 
         async def baseline() -> None:
@@ -100,7 +99,7 @@ async def run(steps: int) -> Report:
         statements.update(sql=0, commits=0)
 
         async def one(i: int) -> None:
-            request = StepRequest(
+            request = RunStep(
                 store_id=store_id,
                 workflow_id=f"cart:{store_id}:k{i}",
                 run_key="r1",
@@ -109,7 +108,6 @@ async def run(steps: int) -> Report:
                 step=0,
                 customer_id=f"c{i}",
                 cart_id=f"k{i}",
-                flow_config=config,
             )
             outcome = await env.run(activities.run_flow_step, request)
             assert outcome.status == "sent", outcome

@@ -10,7 +10,7 @@ with workflow.unsafe.imports_passed_through():
         FlowKind,
         OrderCompleted,
         RunEnding,
-        StepRequest,
+        RunStep,
     )
     from workflows.sequence import FlowSequence
     from workflows.types import AbandonedCartInput, CartRunState
@@ -48,8 +48,8 @@ class AbandonedCartWorkflow:
 
     @workflow.run
     async def run(self, inp: AbandonedCartInput) -> str:
-        def request(step: int) -> StepRequest:
-            return StepRequest(
+        def request(step: int) -> RunStep:
+            return RunStep(
                 store_id=inp.store_id,
                 workflow_id=workflow.info().workflow_id,
                 run_key=self._seq.state.run_key,
@@ -58,7 +58,6 @@ class AbandonedCartWorkflow:
                 step=step,
                 customer_id=self._seq.state.customer_id,
                 cart_id=inp.cart_id,
-                flow_config=inp.flow,
             )
 
         def continue_as_new() -> None:
@@ -68,14 +67,14 @@ class AbandonedCartWorkflow:
                     cart_id=inp.cart_id,
                     customer_id=inp.customer_id,
                     flow_version=inp.flow_version,
-                    flow=inp.flow,
+                    plan=inp.plan,
                     state=self._seq.state,
                     signals_per_run=inp.signals_per_run,
                 )
             )
 
         return await self._seq.run(
-            inp.flow,
+            inp.plan,
             request,
             lambda: self._seq.wants_new_run(inp.signals_per_run),
             continue_as_new,

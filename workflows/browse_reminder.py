@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
         OrderCompleted,
         ProductView,
         RunEnding,
-        StepRequest,
+        RunStep,
     )
     from workflows.sequence import FlowSequence
     from workflows.types import BrowseReminderInput, RunState
@@ -50,8 +50,8 @@ class BrowseReminderWorkflow:
 
     @workflow.run
     async def run(self, inp: BrowseReminderInput) -> str:
-        def request(step: int) -> StepRequest:
-            return StepRequest(
+        def request(step: int) -> RunStep:
+            return RunStep(
                 store_id=inp.store_id,
                 workflow_id=workflow.info().workflow_id,
                 run_key=self._seq.state.run_key,
@@ -61,7 +61,6 @@ class BrowseReminderWorkflow:
                 customer_id=inp.customer_id,
                 cart_id=None,
                 product_id=self._seq.state.product_id,
-                flow_config=inp.flow,
             )
 
         def continue_as_new() -> None:
@@ -71,14 +70,14 @@ class BrowseReminderWorkflow:
                     customer_id=inp.customer_id,
                     product_id=inp.product_id,
                     flow_version=inp.flow_version,
-                    flow=inp.flow,
+                    plan=inp.plan,
                     state=self._seq.state,
                     signals_per_run=inp.signals_per_run,
                 )
             )
 
         return await self._seq.run(
-            inp.flow,
+            inp.plan,
             request,
             lambda: self._seq.wants_new_run(inp.signals_per_run),
             continue_as_new,

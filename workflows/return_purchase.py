@@ -4,7 +4,7 @@ the next purchase. A cancelled or refunded order, or erasure, suppresses it."""
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from flow_contract import CustomerErased, FlowKind, RunEnding, StepRequest
+    from flow_contract import CustomerErased, FlowKind, RunEnding, RunStep
     from workflows.sequence import FlowSequence
     from workflows.types import ReturnPurchaseInput, RunState
 
@@ -21,8 +21,8 @@ class ReturnPurchaseWorkflow:
 
     @workflow.run
     async def run(self, inp: ReturnPurchaseInput) -> str:
-        def request(step: int) -> StepRequest:
-            return StepRequest(
+        def request(step: int) -> RunStep:
+            return RunStep(
                 store_id=inp.store_id,
                 workflow_id=workflow.info().workflow_id,
                 run_key=self._seq.state.run_key,
@@ -32,8 +32,7 @@ class ReturnPurchaseWorkflow:
                 customer_id=inp.customer_id,
                 cart_id=None,
                 order_id=inp.order_id,
-                flow_config=inp.flow,
             )
 
         # Nothing signals this run often: it never needs to continue as new.
-        return await self._seq.run(inp.flow, request, lambda: False, lambda: None)
+        return await self._seq.run(inp.plan, request, lambda: False, lambda: None)

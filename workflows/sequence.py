@@ -14,11 +14,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.flow_steps import FlowActivities
     from flow_contract import (
         STEP_MAX_ATTEMPTS,
-        FlowConfig,
+        FlowPlan,
         MessageStatus,
         RunClosed,
         RunEnding,
-        StepRequest,
+        RunStep,
     )
     from workflows.search_attributes import FLOW_OUTCOME, FLOW_STEP, ORDER_ID
     from workflows.types import RunState
@@ -76,8 +76,8 @@ class FlowSequence:
 
     async def run(
         self,
-        flow: FlowConfig,
-        request: Callable[[int], StepRequest],
+        plan: FlowPlan,
+        request: Callable[[int], RunStep],
         should_continue: Callable[[], bool],
         continue_as_new: Callable[[], None],
     ) -> str:
@@ -87,8 +87,8 @@ class FlowSequence:
             state.run_key = str(workflow.uuid4())
         if state.last_activity_at is None:
             state.last_activity_at = workflow.now()
-        while state.next_step < len(flow.steps):
-            due = self._due(flow)
+        while state.next_step < len(plan.step_delays):
+            due = self._due(plan)
             if await self._woken_before(due):
                 if self.ending is not None:
                     return await self.close(request(state.next_step), self.ending)
@@ -105,13 +105,13 @@ class FlowSequence:
         outcome = "sent" if state.sent_steps else f"suppressed:{state.last_reason}"
         return await self.close(request(state.next_step), outcome)
 
-    def _due(self, flow: FlowConfig) -> datetime:
+    def _due(self, plan: FlowPlan) -> datetime:
         """A full trigger delay after the last activity, and the step's delay after the
         previous step (or after the trigger delay, for the first step)."""
         state = self.state
         assert state.last_activity_at is not None
-        delay = timedelta(seconds=flow.steps[state.next_step].delay_seconds)
-        quiet_until = state.last_activity_at + timedelta(seconds=flow.trigger_delay_seconds)
+        delay = timedelta(seconds=plan.step_delays[state.next_step])
+        quiet_until = state.last_activity_at + timedelta(seconds=plan.trigger_delay_seconds)
         if state.last_step_at is None:
             return quiet_until + delay
         return max(quiet_until, state.last_step_at + delay)
@@ -132,7 +132,7 @@ class FlowSequence:
             return False
         return True
 
-    async def _run_step(self, request: StepRequest) -> str | None:
+    async def _run_step(self, request: RunStep) -> str | None:
         """Gate then send one step; returns the run's outcome when the step ends the run."""
         workflow.upsert_search_attributes([FLOW_STEP.value_set(self.state.next_step)])
         state = self.state
@@ -174,7 +174,7 @@ class FlowSequence:
         except TimeoutError:
             return False
 
-    async def close(self, request: StepRequest, outcome: str) -> str:
+    async def close(self, request: RunStep, outcome: str) -> str:
         outcome = str(outcome)  # a plain string in the history and the search attribute
         updates = [FLOW_OUTCOME.value_set(outcome)]
         if self.order_id is not None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from flow_contract import FlowConfig
+    from flow_contract import FlowPlan
 
 
 @dataclass
@@ -36,7 +36,7 @@ class AbandonedCartInput:
     cart_id: str
     customer_id: str | None
     flow_version: int
-    flow: FlowConfig
+    plan: FlowPlan
     state: CartRunState | None = None
     # Continue as new after this many signals in one run even if Temporal does not suggest it
     # yet: a cart edited all day long keeps a short history.
@@ -49,7 +49,7 @@ class BrowseReminderInput:
     customer_id: str
     product_id: str
     flow_version: int
-    flow: FlowConfig
+    plan: FlowPlan
     state: RunState | None = None
     signals_per_run: int = 500
 
@@ -60,5 +60,5 @@ class ReturnPurchaseInput:
     customer_id: str
     order_id: str
     flow_version: int
-    flow: FlowConfig
+    plan: FlowPlan
     state: RunState | None = None

@@ -1,10 +1,13 @@
 """Flow configurations: versioned per store and kind, a run pins the version it started with."""
 
+from collections import OrderedDict
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flow_contract import FlowConfig, FlowKind
 from models import FlowVersion
+from models.database import SessionMaker
 from services.errors import NotFound, invalid_field
 from services.events.relay_failures import retry_store_now
 from services.messaging.flow_config import default_flow
@@ -68,3 +71,44 @@ async def save_flow(session: AsyncSession, store_id: str, kind: str, config: Flo
     # The store's events set aside (its old flow could not start a run, say) go again now.
     await retry_store_now(session, store_id)
     return version
+
+
+class PinnedFlows:
+    """Flow configs by pinned version, read from PostgreSQL once per process: a saved version
+    never changes, so an entry is never stale. Bounded (least recently used goes first): a
+    worker holds the versions its runs pinned, a few per store and kind."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._configs: OrderedDict[tuple[str, str, int], FlowConfig] = OrderedDict()
+
+    def remember(self, store_id: str, kind: str, version: int, config: FlowConfig) -> None:
+        key = (store_id, kind, version)
+        self._configs[key] = config
+        self._configs.move_to_end(key)
+        while len(self._configs) > self._size:
+            self._configs.popitem(last=False)
+
+    async def get(
+        self, sessionmaker: SessionMaker, store_id: str, kind: str, version: int
+    ) -> FlowConfig:
+        key = (store_id, kind, version)
+        if (config := self._configs.get(key)) is not None:
+            self._configs.move_to_end(key)
+            return config
+        if version == 0:
+            config = default_flow(check_kind(kind))
+        else:
+            async with sessionmaker() as session:
+                raw = await session.scalar(
+                    select(FlowVersion.config).where(
+                        FlowVersion.store_id == store_id,
+                        FlowVersion.kind == kind,
+                        FlowVersion.version == version,
+                    )
+                )
+            if raw is None:  # versions are never deleted: a run names one that was saved
+                raise LookupError(f"flow version {store_id}/{kind}/{version} not found")
+            config = FlowConfig.model_validate(raw)
+        self.remember(store_id, kind, version, config)
+        return config

@@ -186,33 +186,58 @@ class TemplateRenderer:
         self._seconds = seconds
         self._idle: asyncio.Queue[_Process] | None = None
         self._all: list[_Process] = []
+        self._settling: set[asyncio.Task[None]] = set()
 
     async def render(self, sources: dict[str, str], context: dict[str, Any]) -> dict[str, str]:
         idle = self._pool()
         worker = await idle.get()
         try:
             await worker.started()
-        except BaseException:
+        except (TimeoutError, EOFError, OSError):
             idle.put_nowait(self._replace(worker))
+            raise
+        except BaseException:
+            # Cancelled while the process starts: it goes on starting for the next render (a
+            # new one would start from scratch, and under load never be ready in time).
+            idle.put_nowait(worker)
             raise
         try:
             worker.conn.send((sources, context))
             status, value = await asyncio.wait_for(_receive(worker.conn), self._seconds)
         except TimeoutError:
-            worker = self._replace(worker)
+            idle.put_nowait(self._replace(worker))
             raise TemplateFailure(
                 f"template cannot be rendered: it took longer than {self._seconds:g} s"
             ) from None
         except (EOFError, OSError) as exc:
             # The process died (its memory limit, or killed): the render is at fault.
-            worker = self._replace(worker)
+            idle.put_nowait(self._replace(worker))
             raise TemplateFailure("template cannot be rendered: its process died") from exc
-        finally:
-            idle.put_nowait(worker)
+        except BaseException:
+            # Cancelled (the step's timeout) while the process renders: its answer is still
+            # coming and must never be read as the next message's. The process goes back to the
+            # pool once that answer is read (killing it instead would cost a new process's
+            # start-up on every timeout, when the worker is busiest).
+            task = asyncio.get_running_loop().create_task(self._settle(worker))
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
+            raise
+        idle.put_nowait(worker)
         if status != "ok":
             raise TemplateFailure(value)
         rendered: dict[str, str] = value
         return rendered
+
+    async def _settle(self, worker: _Process) -> None:
+        """Read and drop the late answer of a cancelled render, then give the process back."""
+        try:
+            await asyncio.wait_for(_receive(worker.conn), self._seconds)
+        except (TimeoutError, EOFError, OSError):
+            if self._idle is None:  # closed meanwhile
+                return
+            worker = self._replace(worker)
+        if self._idle is not None:
+            self._idle.put_nowait(worker)
 
     def close(self) -> None:
         for worker in self._all:

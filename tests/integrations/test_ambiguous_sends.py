@@ -77,7 +77,9 @@ def step(store_id: str, channel: str) -> StepRequest:
 
 
 async def send(activities: FlowActivities, request: StepRequest) -> StepOutcome:
-    """One attempt of the step's activity: the gate, then the send."""
+    """One attempt of the step's activity: the gate, then the send (the run's pinned flow
+    version is the request's config, as if read from the database)."""
+    activities.flows.remember(request.store_id, request.flow, 1, request.flow_config)
     result: StepOutcome = await ActivityEnvironment().run(activities.run_flow_step, request)
     return result
 

@@ -149,6 +149,7 @@ async def test_the_step_activity_logs_the_provider_and_renders_template_variable
     config = flow(
         "whatsapp", {"content_sid": "HX1", "variables": {"1": "{{ customer.first_name }}"}}
     )
+    activities.flows.remember(store.id, FlowKind.ABANDONED_CART, 1, config)
     result = await ActivityEnvironment().run(activities.run_flow_step, step(store.id, config, "r1"))
     assert result.status == "sent" and result.message_id
     form = received_form(provider_server)
@@ -170,6 +171,7 @@ async def test_an_opted_out_number_fails_the_step_once_and_withdraws_consent(
         sessionmaker, message_provider(twilio_settings(settings, provider_server)), "https://s"
     )
     request = step(store.id, flow("sms", {"body": "Hi {{ link }}"}), "r2")
+    activities.flows.remember(store.id, FlowKind.ABANDONED_CART, 1, request.flow_config)
     for _attempt in range(2):  # a retried attempt fails the same way without calling Twilio
         with pytest.raises(ApplicationError) as raised:
             await ActivityEnvironment().run(activities.run_flow_step, request)

@@ -7,7 +7,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from config import Settings
-from flow_contract import CartActivity, FlowConfig
+from flow_contract import CartActivity, FlowConfig, FlowPlan
+from models import FlowVersion
+from models.database import SessionMaker
 from relay import Relay
 from tests.conftest import StoreKeys
 from tests.workflows.journey import (
@@ -30,16 +32,21 @@ async def test_a_busy_cart_continues_as_new_and_keeps_its_state(
     worker: Worker,
     temporal_env: WorkflowEnvironment,
     settings: Settings,
+    sessionmaker: SessionMaker,
 ) -> None:
     await post(api, store, shopper(), product(), cart())
     workflow_id = f"cart:{store.id}:k_1"
     flow = FlowConfig.model_validate(TWO_STEP_FLOW)
+    async with sessionmaker.begin() as session:  # the version the run pins (the relay is off)
+        session.add(
+            FlowVersion(store_id=store.id, kind="abandoned_cart", version=1, config=TWO_STEP_FLOW)
+        )
     inp = AbandonedCartInput(
         store_id=store.id,
         cart_id="k_1",
         customer_id="c_1",
         flow_version=1,
-        flow=flow,
+        plan=FlowPlan.of(flow),
         signals_per_run=3,
     )
     handle = await temporal_env.client.start_workflow(
