@@ -29,6 +29,7 @@ class ProgramKind(StrEnum):
     GROUP_DEAL = "group_deal"
     COMMISSION = "commission"
     AFFILIATE_PAYOUT = "affiliate_payout"
+    CONVERSION = "conversion"  # an order's conversion (or adjustment) for an ad network
 
 
 class DealStatus(StrEnum):

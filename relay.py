@@ -54,6 +54,7 @@ from services.events.routing import EventRow, Operation, ProgramStart, RunStart,
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.affiliate_commission import AffiliateCommissionWorkflow, CommissionInput
 from workflows.browse_reminder import BrowseReminderWorkflow
+from workflows.conversion import ConversionInput, ConversionWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
 from workflows.search_attributes import CART_ID, CUSTOMER_ID, FLOW_KIND, ORDER_ID, STORE_ID
 from workflows.types import AbandonedCartInput, BrowseReminderInput, ReturnPurchaseInput
@@ -330,11 +331,19 @@ async def start_run(client: Client, op: Operation, start: RunStart, task_queue: 
 async def start_program_run(
     client: Client, op: Operation, program: ProgramStart, task_queue: str
 ) -> None:
-    """Start an order's commission run: once per order (a run that ended is not started again
-    by a redelivered event), filed under StoreId, OrderId and FlowKind `commission`."""
+    """Start an order's commission or conversion run: once per order (a run that ended is not
+    started again by a redelivered event), filed under StoreId, OrderId and FlowKind (ids only)."""
+    method: Callable[[Any, Any], Awaitable[Any]] = AffiliateCommissionWorkflow.run
+    run_input: object = CommissionInput(op.store_id, program.order_id, program.holding_days)
+    if program.kind == ProgramKind.CONVERSION:
+        assert program.conversion_id is not None and program.network is not None
+        method = ConversionWorkflow.run
+        run_input = ConversionInput(
+            op.store_id, program.order_id, program.network, program.conversion_id
+        )
     await client.start_workflow(
-        AffiliateCommissionWorkflow.run,
-        CommissionInput(op.store_id, program.order_id, program.holding_days),
+        method,
+        run_input,
         id=op.workflow_id,
         task_queue=task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

@@ -8,6 +8,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.affiliates import AffiliateActivities
+from activities.conversions import ConversionActivities
 from activities.flow_steps import FlowActivities
 from activities.group_deals import GroupDealActivities
 from activities.webhook_delivery import WebhookActivities
@@ -19,6 +20,7 @@ from integrations.twilio_messaging import TwilioProvider
 from models.database import SessionMaker, create_engine, create_sessionmaker
 from payout_schedules import PayoutScheduler
 from relay import Relay
+from services.channels.connections import ChannelKeys
 from services.logging import configure_logging
 from services.messaging.consent import unsubscribe_url
 from services.messaging.templates import TemplateRenderer
@@ -28,6 +30,7 @@ from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.affiliate_commission import AffiliateCommissionWorkflow
 from workflows.affiliate_payouts import AffiliatePayoutWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
+from workflows.conversion import ConversionWorkflow
 from workflows.group_deal import GroupDealWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
@@ -41,6 +44,7 @@ WORKFLOWS = [
     GroupDealWorkflow,
     AffiliateCommissionWorkflow,
     AffiliatePayoutWorkflow,
+    ConversionWorkflow,
 ]
 
 
@@ -114,6 +118,15 @@ def build_worker(
         sessionmaker, message_provider(settings), StoreDefaults.from_settings(settings)
     )
     affiliates = AffiliateActivities(sessionmaker)
+    conversions = ConversionActivities(
+        sessionmaker,
+        ChannelKeys(
+            settings.channel_secret_key,
+            local_allowed=settings.environment != "production",
+            base_url_override=settings.channel_base_url_override,
+        ),
+        timeout=settings.provider_timeout_seconds,
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -126,6 +139,8 @@ def build_worker(
             deals.send_deal_notices,
             affiliates.approve_commission,
             affiliates.create_automatic_payouts,
+            conversions.send_conversion,
+            conversions.give_up_conversion,
         ],
         max_concurrent_activities=50,
         # Runs waiting on timers stay in memory: an evicted run is replayed from its whole

@@ -20,9 +20,7 @@ class ChannelConversion(Timestamped, Base):
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    store_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("stores.id", ondelete="CASCADE")
-    )
+    store_id: Mapped[str] = mapped_column(String(40), ForeignKey("stores.id", ondelete="CASCADE"))
     network: Mapped[str] = mapped_column(String(32))
     order_id: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))  # conversion | adjustment

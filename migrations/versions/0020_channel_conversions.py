@@ -52,12 +52,8 @@ def upgrade() -> None:
             name=op.f("uq_channel_conversions_store_id"),
         ),
     )
-    op.create_index(
-        "ix_channel_conversions_order", "channel_conversions", ["store_id", "order_id"]
-    )
-    op.create_index(
-        "ix_channel_conversions_event", "channel_conversions", ["store_id", "event_id"]
-    )
+    op.create_index("ix_channel_conversions_order", "channel_conversions", ["store_id", "order_id"])
+    op.create_index("ix_channel_conversions_event", "channel_conversions", ["store_id", "event_id"])
 
 
 def downgrade() -> None:

@@ -9,11 +9,19 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Event, RecoveryRun
+from services.channels.conversions import runs_to_start
 from services.events.routing import BROWSE, CART, RETURN, EventRow, Operation, RoutingContext
 from services.growth.commissions import hold_days
 from services.messaging.flows import current_flow
 
-RELAYED_TYPES = ("cart.updated", "product.viewed", "order.placed", "customer.erased")
+RELAYED_TYPES = (
+    "cart.updated",
+    "product.viewed",
+    "order.placed",
+    "customer.erased",
+    "order.refunded",
+    "order.cancelled",
+)
 FLOW_EVENTS = {"cart.updated": CART, "product.viewed": BROWSE, "order.placed": RETURN}
 
 
@@ -92,6 +100,15 @@ async def routing_context(session: AsyncSession, events: list[EventRow]) -> Rout
     ctx = RoutingContext(flows=flows)
     ctx.commissions = await hold_days(
         session, {(e.store_id, e.data["order_id"]) for e in relevant if e.type == "order.placed"}
+    )
+    ctx.conversions = await runs_to_start(
+        session,
+        {(e.store_id, e.data["order_id"]) for e in relevant if e.type == "order.placed"},
+        {
+            (e.store_id, e.event_id)
+            for e in relevant
+            if e.type in ("order.refunded", "order.cancelled")
+        },
     )
     carts = {(e.store_id, e.data["cart_id"]) for e in relevant if e.type == "cart.updated"}
     if carts:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Cart, Customer, Order, Product, ProductVariant
 from services.ads.conversions import record_ad_conversion
 from services.attribution.orders import attribute_placed_order
+from services.channels.conversions import plan_adjustment, plan_order_conversions
 from services.checkout.redemptions import release_checkout
 from services.events.erasure import erase_personal_data
 from services.events.types import (
@@ -247,6 +248,7 @@ async def _place_order(session: AsyncSession, store_id: str, event: ValidEvent) 
             revenue=data.total,
             currency=data.currency,
         )
+        await plan_order_conversions(session, store_id, event.id, data, event.occurred_at)
     if data.cart_id:
         await session.execute(
             update(Cart)
@@ -280,6 +282,7 @@ async def _change_order(
     await settle_order_change(
         session, store_id, data.order_id, cancelled=status == "cancelled", refund=data.amount
     )
+    await plan_adjustment(session, store_id, event.id, data.order_id, event.occurred_at)
     if status == "cancelled" or data.amount is None:
         # Cancelled or refunded in full: the order's coupon uses and gift-card draws come back.
         await release_checkout(session, store_id, data.order_id)

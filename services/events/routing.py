@@ -21,6 +21,8 @@ from flow_contract import (
     ProgramKind,
     Signal,
 )
+from services.channels.conversions import ConversionRun
+from services.channels.conversions import workflow_id as conversion_workflow_id
 
 CART, BROWSE, RETURN = FlowKind.ABANDONED_CART, FlowKind.BROWSE_REMINDER, FlowKind.RETURN_PURCHASE
 
@@ -59,7 +61,10 @@ class ProgramStart:
 
     kind: ProgramKind
     order_id: str
-    holding_days: int
+    holding_days: int = 0
+    # A conversion run: its row (services/channels/conversions.py) and network.
+    conversion_id: str | None = None
+    network: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,9 @@ class RoutingContext:
     cart_updated_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
     # (store, order) -> holding days, for the orders that earned an affiliate a commission.
     commissions: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (store, order id) of `order.placed`, (store, event id) of a refund or cancel -> the
+    # conversion rows to start a run for.
+    conversions: dict[tuple[str, str], list[ConversionRun]] = field(default_factory=dict)
 
     def is_stale(self, e: EventRow) -> bool:
         known = self.cart_updated_at.get((e.store_id, e.data["cart_id"]))
@@ -166,6 +174,8 @@ def plan_operations(events: list[EventRow], ctx: RoutingContext) -> dict[str, li
             _product_viewed(plan, e)
         elif e.type == "order.placed":
             _order_placed(plan, e)
+        elif e.type in ("order.refunded", "order.cancelled"):
+            _conversion_runs(plan, e, plan.ctx.conversions.get((e.store_id, e.event_id), []))
         elif e.type == "customer.erased":
             for run in plan.customer_runs(e.store_id, e.data["customer_id"]):
                 erased = CustomerErased(e.event_id)
@@ -222,7 +232,19 @@ def _order_placed(plan: _Plan, e: EventRow) -> None:
         run_id = f"commission:{e.store_id}:{order_id}"
         kind = ProgramKind.COMMISSION
         plan.add(Operation(run_id, e.store_id, kind, None, seq=e.seq, program=commission))
+    _conversion_runs(plan, e, plan.ctx.conversions.get((e.store_id, order_id), []))
     if flow := plan.flow(e.store_id, RETURN):
         start = RunStart(RETURN, flow[0], flow[1], customer_id, order_id=order_id)
         run_id = workflow_id(RETURN, e.store_id, order_id)
         plan.add(Operation(run_id, e.store_id, RETURN, None, start, seq=e.seq))
+
+
+def _conversion_runs(plan: _Plan, e: EventRow, runs: list[ConversionRun]) -> None:
+    """One run per conversion row: per order and network, and per adjustment."""
+    for run in runs:
+        program = ProgramStart(
+            ProgramKind.CONVERSION, run.order_id, conversion_id=run.row_id, network=run.network
+        )
+        run_id = conversion_workflow_id(e.store_id, run)
+        op = Operation(run_id, e.store_id, ProgramKind.CONVERSION, None, seq=e.seq, program=program)
+        plan.add(op)
