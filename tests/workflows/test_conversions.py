@@ -18,7 +18,7 @@ from models.database import SessionMaker
 from relay import Relay
 from services.messaging.templates import TemplateRenderer
 from tests.api.affiliate_shop import placed, post, refunded
-from tests.conftest import StoreKeys, event
+from tests.conftest import StoreKeys, event, make_store
 from tests.temporal_runs import StartedRuns
 from tests.workflows.ad_network_fakes import Fakes, meta_expired_token
 from tests.workflows.journey import deliver, finish
@@ -106,6 +106,7 @@ async def test_a_google_click_conversion_is_sent_once_in_googles_format(
     )
     assert GOOGLE["developer_token"] not in str(row)
     assert await conversions(api, store, "o_plain") == []
+    assert await conversions(api, await make_store(api, "Other"), "o_1") == []
     handle = temporal_env.client.get_workflow_handle(f"conversion:{store.id}:google_ads:o_1")
     attributes = (await handle.describe()).typed_search_attributes
     assert attributes.get(STORE_ID) == store.id and attributes.get(ORDER_ID) == "o_1"
