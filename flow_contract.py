@@ -31,6 +31,7 @@ class ProgramKind(StrEnum):
     AFFILIATE_PAYOUT = "affiliate_payout"
     REFERRAL = "referral"
     SHARING = "sharing"
+    CONVERSION = "conversion"  # an order's conversion (or adjustment) for an ad network
 
 
 class ReferralStatus(StrEnum):

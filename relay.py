@@ -56,6 +56,7 @@ from services.events.routing import EventRow, Operation, ProgramStart, RunStart,
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.affiliate_commission import AffiliateCommissionWorkflow, CommissionInput
 from workflows.browse_reminder import BrowseReminderWorkflow
+from workflows.conversion import ConversionInput, ConversionWorkflow
 from workflows.program_rewards import ReferralRewardWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
 from workflows.search_attributes import CART_ID, CUSTOMER_ID, FLOW_KIND, ORDER_ID, STORE_ID
@@ -333,22 +334,24 @@ async def start_run(client: Client, op: Operation, start: RunStart, task_queue: 
 async def start_program_run(
     client: Client, op: Operation, program: ProgramStart, task_queue: str
 ) -> None:
-    """Start an order's program run: once per order (a run that ended is not started again
-    by a redelivered event), filed under StoreId, CustomerId, OrderId and its FlowKind."""
-    started: Any
-    if program.kind is ProgramKind.COMMISSION:
-        started = (
-            AffiliateCommissionWorkflow.run,
-            CommissionInput(op.store_id, program.order_id, program.holding_days),
-        )
-    else:
+    """Start an order's program run (a commission, a referral, a conversion): once per order
+    (a run that ended is not started again by a redelivered event), filed under StoreId,
+    OrderId, FlowKind and, when there is one, CustomerId (ids only)."""
+    method: Callable[[Any, Any], Awaitable[Any]] = AffiliateCommissionWorkflow.run
+    run_input: object = CommissionInput(op.store_id, program.order_id, program.holding_days)
+    if program.kind == ProgramKind.REFERRAL:
         assert program.code is not None
-        started = (
-            ReferralRewardWorkflow.run,
-            ReferralRewardInput(op.store_id, program.order_id, program.code),
+        method = ReferralRewardWorkflow.run
+        run_input = ReferralRewardInput(op.store_id, program.order_id, program.code)
+    elif program.kind == ProgramKind.CONVERSION:
+        assert program.conversion_id is not None and program.network is not None
+        method = ConversionWorkflow.run
+        run_input = ConversionInput(
+            op.store_id, program.order_id, program.network, program.conversion_id
         )
     await client.start_workflow(
-        *started,
+        method,
+        run_input,
         id=op.workflow_id,
         task_queue=task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -356,8 +359,12 @@ async def start_program_run(
             [
                 SearchAttributePair(STORE_ID, op.store_id),
                 SearchAttributePair(FLOW_KIND, str(program.kind)),
-                SearchAttributePair(CUSTOMER_ID, program.customer_id),
                 SearchAttributePair(ORDER_ID, program.order_id),
+                *(
+                    [SearchAttributePair(CUSTOMER_ID, program.customer_id)]
+                    if program.customer_id
+                    else []
+                ),
             ]
         ),
     )

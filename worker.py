@@ -9,6 +9,7 @@ from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.affiliates import AffiliateActivities
+from activities.conversions import ConversionActivities
 from activities.flow_steps import FlowActivities
 from activities.group_deals import GroupDealActivities
 from activities.program_rewards import ProgramRewardActivities
@@ -22,6 +23,7 @@ from models.database import SessionMaker, create_engine, create_sessionmaker
 from payout_schedules import PayoutScheduler
 from relay import Relay
 from reward_outbox import RewardOutbox
+from services.channels.connections import ChannelKeys
 from services.logging import configure_logging
 from services.messaging.consent import unsubscribe_url
 from services.messaging.templates import TemplateRenderer
@@ -31,6 +33,7 @@ from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.affiliate_commission import AffiliateCommissionWorkflow
 from workflows.affiliate_payouts import AffiliatePayoutWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
+from workflows.conversion import ConversionWorkflow
 from workflows.group_deal import GroupDealWorkflow
 from workflows.program_rewards import ReferralRewardWorkflow, SharingRewardWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
@@ -47,6 +50,7 @@ WORKFLOWS = [
     AffiliatePayoutWorkflow,
     ReferralRewardWorkflow,
     SharingRewardWorkflow,
+    ConversionWorkflow,
 ]
 
 
@@ -142,6 +146,9 @@ def build_worker(
     programs = ProgramRewardActivities(
         sessionmaker, message_provider(settings), StoreDefaults.from_settings(settings)
     )
+    conversions = ConversionActivities(
+        sessionmaker, ChannelKeys.from_settings(settings), timeout=settings.provider_timeout_seconds
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -158,6 +165,8 @@ def build_worker(
             programs.settle_referral,
             programs.send_referral_notice,
             programs.settle_share_reward,
+            conversions.send_conversion,
+            conversions.give_up_conversion,
         ],
         max_concurrent_activities=50,
         # Runs waiting on timers stay in memory: an evicted run is replayed from its whole

@@ -13,6 +13,7 @@ from models.base import Base
 from models.bundle import Bundle
 from models.catalog import Product, ProductVariant
 from models.channel_connection import ChannelConnection
+from models.channel_conversion import ChannelConversion
 from models.checkout import CompletedCheckout
 from models.commerce import Cart, Order
 from models.conversion import Conversion
@@ -49,6 +50,7 @@ __all__ = [
     "Bundle",
     "Cart",
     "ChannelConnection",
+    "ChannelConversion",
     "Commission",
     "CommissionAdjustment",
     "CompletedCheckout",

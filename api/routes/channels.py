@@ -9,20 +9,11 @@ from api.deps import SecretKey, SessionDep, SettingsDep
 from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from api.schemas.channels import CONNECTION_INPUTS, ChannelList, ChannelOut, ConnectionIn
-from config import Settings
 from models import ChannelConnection
 from services.channels import connections
 from services.channels.connections import ChannelKeys, ConnectionState, Network
 
 router = guarded_router(tags=["channels"], responses={401: ERROR_SCHEMA, 403: ERROR_SCHEMA})
-
-
-def channel_keys(settings: Settings) -> ChannelKeys:
-    return ChannelKeys(
-        secret_key=settings.channel_secret_key,
-        local_allowed=settings.environment != "production",
-        base_url_override=settings.channel_base_url_override,
-    )
 
 
 def shown(row: ChannelConnection) -> ChannelOut:
@@ -53,7 +44,7 @@ def _saver(network: Network, model: type[ConnectionIn]) -> Callable[..., Awaitab
             network,
             {k: str(v) for k, v in fields.items()},
             body.api_base_url,  # type: ignore[attr-defined]
-            channel_keys(settings),
+            ChannelKeys.from_settings(settings),
         )
         return shown(row)
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import delete, select
@@ -32,6 +32,9 @@ from services.errors import NotFound, invalid_field
 from services.growth.webhook_secrets import decrypt_secret, encrypt_secret
 from services.growth.webhooks import check_resolves_to_public
 from services.urls import check_webhook_url
+
+if TYPE_CHECKING:
+    from config import Settings
 
 CHECK_SECONDS = 10.0
 MAX_ERROR_LENGTH = 500
@@ -88,6 +91,14 @@ class ChannelKeys:
     secret_key: str
     local_allowed: bool
     base_url_override: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "ChannelKeys":
+        return cls(
+            secret_key=settings.channel_secret_key,
+            local_allowed=settings.environment != "production",
+            base_url_override=settings.channel_base_url_override,
+        )
 
 
 def masked(value: str) -> str:

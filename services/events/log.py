@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Event, FlowRunGroup, RecoveryRun
+from services.channels.conversions import runs_to_start
 from services.events.routing import (
     BROWSE,
     CART,
@@ -23,7 +24,14 @@ from services.growth.referrals import known_codes
 from services.messaging.flows import current_flow
 from services.messaging.holdout import in_holdout
 
-RELAYED_TYPES = ("cart.updated", "product.viewed", "order.placed", "customer.erased")
+RELAYED_TYPES = (
+    "cart.updated",
+    "product.viewed",
+    "order.placed",
+    "customer.erased",
+    "order.refunded",
+    "order.cancelled",
+)
 FLOW_EVENTS = {"cart.updated": CART, "product.viewed": BROWSE, "order.placed": RETURN}
 
 
@@ -104,6 +112,15 @@ async def routing_context(session: AsyncSession, events: list[EventRow]) -> Rout
     ctx.commissions = await hold_days(session, {(e.store_id, e.data["order_id"]) for e in orders})
     codes = {(e.store_id, c) for e in orders for c in order_codes(e.data)}
     ctx.referral_codes = await known_codes(session, codes)
+    ctx.conversions = await runs_to_start(
+        session,
+        {(e.store_id, e.data["order_id"]) for e in orders},
+        {
+            (e.store_id, e.event_id)
+            for e in relevant
+            if e.type in ("order.refunded", "order.cancelled")
+        },
+    )
     carts = {(e.store_id, e.data["cart_id"]) for e in relevant if e.type == "cart.updated"}
     if carts:
         # The projection's time of each cart: a cart update older than it is stale.

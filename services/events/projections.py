@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Customer, Order, Product, ProductVariant
 from services.ads.conversions import record_ad_conversion
 from services.attribution.orders import attribute_placed_order
+from services.channels.conversions import plan_adjustment, plan_order_conversions
 from services.checkout.redemptions import release_checkout
 from services.events.erasure import erase_personal_data
 from services.events.types import (
@@ -289,6 +290,7 @@ async def _place_orders(session: AsyncSession, store_id: str, events: list[Valid
             await sharing.attribute_order(
                 session, store_id, data.customer_id, token, event.occurred_at
             )
+        await plan_order_conversions(session, store_id, event.id, data, event.occurred_at)
     carts = [
         {"cart_id": e.data.cart_id, "ordered_at": e.occurred_at}
         for e in events
@@ -324,6 +326,7 @@ async def _change_order(
     await settle_order_change(
         session, store_id, data.order_id, cancelled=status == "cancelled", refund=data.amount
     )
+    await plan_adjustment(session, store_id, event.id, data.order_id, event.occurred_at)
     if status == "cancelled" or data.amount is None:
         # Cancelled or refunded in full: the order's coupon uses and gift-card draws come back,
         # and a referral it made, not rewarded yet, is void.

@@ -21,6 +21,8 @@ from flow_contract import (
     ProgramKind,
     Signal,
 )
+from services.channels.conversions import ConversionRun
+from services.channels.conversions import workflow_id as conversion_workflow_id
 
 
 def order_codes(data: dict[str, Any]) -> list[str]:
@@ -69,9 +71,12 @@ class ProgramStart:
 
     kind: ProgramKind
     order_id: str
-    customer_id: str
+    customer_id: str | None = None  # None: a run about an order's refund (a conversion's)
     holding_days: int = 0
-    code: str | None = None
+    code: str | None = None  # a referral's
+    # A conversion run: its row (services/channels/conversions.py) and network.
+    conversion_id: str | None = None
+    network: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,9 @@ class RoutingContext:
     commissions: dict[tuple[str, str], int] = field(default_factory=dict)
     # (store, code) of the live referral codes the batch's orders carry.
     referral_codes: set[tuple[str, str]] = field(default_factory=set)
+    # (store, order id) of `order.placed`, (store, event id) of a refund or cancel -> the
+    # conversion rows to start a run for.
+    conversions: dict[tuple[str, str], list[ConversionRun]] = field(default_factory=dict)
 
     def is_stale(self, e: EventRow) -> bool:
         known = self.cart_updated_at.get((e.store_id, e.data["cart_id"]))
@@ -180,6 +188,8 @@ def plan_operations(events: list[EventRow], ctx: RoutingContext) -> dict[str, li
             _product_viewed(plan, e)
         elif e.type == "order.placed":
             _order_placed(plan, e)
+        elif e.type in ("order.refunded", "order.cancelled"):
+            _conversion_runs(plan, e, plan.ctx.conversions.get((e.store_id, e.event_id), []))
         elif e.type == "customer.erased":
             for run in plan.customer_runs(e.store_id, e.data["customer_id"]):
                 erased = CustomerErased(e.event_id)
@@ -242,7 +252,19 @@ def _order_placed(plan: _Plan, e: EventRow) -> None:
         run_id = f"referral:{e.store_id}:{order_id}"
         kind = ProgramKind.REFERRAL
         plan.add(Operation(run_id, e.store_id, kind, None, program=referral, seq=e.seq))
+    _conversion_runs(plan, e, plan.ctx.conversions.get((e.store_id, order_id), []))
     if flow := plan.flow(e.store_id, RETURN):
         start = RunStart(RETURN, flow[0], flow[1], customer_id, order_id=order_id)
         run_id = workflow_id(RETURN, e.store_id, order_id)
         plan.add(Operation(run_id, e.store_id, RETURN, None, start, seq=e.seq))
+
+
+def _conversion_runs(plan: _Plan, e: EventRow, runs: list[ConversionRun]) -> None:
+    """One run per conversion row: per order and network, and per adjustment."""
+    for run in runs:
+        program = ProgramStart(
+            ProgramKind.CONVERSION, run.order_id, conversion_id=run.row_id, network=run.network
+        )
+        run_id = conversion_workflow_id(e.store_id, run)
+        op = Operation(run_id, e.store_id, ProgramKind.CONVERSION, None, seq=e.seq, program=program)
+        plan.add(op)

@@ -264,6 +264,21 @@ def seed(url: str, settings: Settings) -> LiveApi:
         # The tests' channel override: nothing listens there, so the connection is `unchecked`.
         meta = {"pixel_id": "1", "ad_account_id": "2", "access_token": "fuzz-token"}
         _ok(http.put("/v1/channels/meta", json=meta, headers=auth))
+        # An order with a Meta click: its conversion is what `GET /v1/conversions` shows.
+        clicked = {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "order.placed",
+            "occurred_at": now,
+            "data": {
+                "order_id": f"oc_{store['id']}",
+                "customer_id": customer_id,
+                "currency": "USD",
+                "items": [{"product_id": product_id, "quantity": 1, "unit_price": 1000}],
+                "total": 1000,
+                "attribution": {"fbclid": "fuzz-click"},
+            },
+        }
+        _ok(http.post("/v1/events", json={"events": [clicked]}, headers=auth))
         ad = _ok(
             http.post(
                 "/v1/ad-campaigns",
@@ -323,7 +338,8 @@ def seed(url: str, settings: Settings) -> LiveApi:
         }
         secret = settings.unsubscribe_secret
         live.query = {
-            "token": unsubscribe_token(secret, live.ids["store_id"], live.ids["message_id"])
+            "token": unsubscribe_token(secret, live.ids["store_id"], live.ids["message_id"]),
+            "order_id": f"oc_{store['id']}",
         }
         _affiliate(http, live, settings, str(store["id"]))
         return live
