@@ -8,9 +8,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.affiliates import AffiliateActivities
+from activities.catalog_sync import CatalogSyncActivities
 from activities.flow_steps import FlowActivities
 from activities.group_deals import GroupDealActivities
 from activities.webhook_delivery import WebhookActivities
+from catalog_outbox import CatalogOutbox
 from config import Settings
 from deal_outbox import DealOutbox
 from integrations.messaging import ChannelProviders, LogProvider, MessageProvider, OutgoingMessage
@@ -19,6 +21,7 @@ from integrations.twilio_messaging import TwilioProvider
 from models.database import SessionMaker, create_engine, create_sessionmaker
 from payout_schedules import PayoutScheduler
 from relay import Relay
+from services.channels.connections import ChannelKeys
 from services.logging import configure_logging
 from services.messaging.consent import unsubscribe_url
 from services.messaging.templates import TemplateRenderer
@@ -28,6 +31,7 @@ from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.affiliate_commission import AffiliateCommissionWorkflow
 from workflows.affiliate_payouts import AffiliatePayoutWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
+from workflows.catalog_sync import CatalogSyncWorkflow
 from workflows.group_deal import GroupDealWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
@@ -41,6 +45,7 @@ WORKFLOWS = [
     GroupDealWorkflow,
     AffiliateCommissionWorkflow,
     AffiliatePayoutWorkflow,
+    CatalogSyncWorkflow,
 ]
 
 
@@ -114,6 +119,14 @@ def build_worker(
         sessionmaker, message_provider(settings), StoreDefaults.from_settings(settings)
     )
     affiliates = AffiliateActivities(sessionmaker)
+    catalog = CatalogSyncActivities(
+        sessionmaker,
+        ChannelKeys(
+            settings.channel_secret_key,
+            local_allowed=settings.environment != "production",
+            base_url_override=settings.channel_base_url_override,
+        ),
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -126,6 +139,7 @@ def build_worker(
             deals.send_deal_notices,
             affiliates.approve_commission,
             affiliates.create_automatic_payouts,
+            catalog.push_catalog_batch,
         ],
         max_concurrent_activities=50,
         # Runs waiting on timers stay in memory: an evicted run is replayed from its whole
@@ -167,6 +181,12 @@ async def run_worker(settings: Settings) -> None:
         task_queue=settings.task_queue,
         poll_seconds=settings.relay_poll_seconds,
     )
+    catalog_outbox = CatalogOutbox(
+        sessionmaker,
+        client,
+        task_queue=settings.task_queue,
+        poll_seconds=settings.relay_poll_seconds,
+    )
     payout_scheduler = PayoutScheduler(sessionmaker, client, task_queue=settings.task_queue)
     log.info("worker started", extra={"task_queue": settings.task_queue})
     try:
@@ -175,6 +195,7 @@ async def run_worker(settings: Settings) -> None:
             tasks.create_task(outbox.run())
             tasks.create_task(deal_outbox.run())
             tasks.create_task(payout_scheduler.run())
+            tasks.create_task(catalog_outbox.run())
     finally:
         renderer.close()
         await engine.dispose()
