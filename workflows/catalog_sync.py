@@ -4,6 +4,7 @@ until nothing is dirty, waiting for the next product to be due (a minute after i
 longer after failures) or for news, then ends; the next change starts a new run. The dirty
 flags are in the database, so a run that is ended or lost loses nothing."""
 
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -39,10 +40,8 @@ class CatalogSyncWorkflow:
                     return
                 continue
             if wait > 0:
-                try:
+                with contextlib.suppress(TimeoutError):  # the next product is due
                     await workflow.wait_condition(
                         lambda: self._changed, timeout=timedelta(seconds=wait)
                     )
-                except TimeoutError:
-                    pass  # the next product is due
         workflow.continue_as_new(inp)
