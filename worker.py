@@ -9,11 +9,13 @@ from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.affiliates import AffiliateActivities
+from activities.catalog_sync import CatalogSyncActivities
 from activities.conversions import ConversionActivities
 from activities.flow_steps import FlowActivities
 from activities.group_deals import GroupDealActivities
 from activities.program_rewards import ProgramRewardActivities
 from activities.webhook_delivery import WebhookActivities
+from catalog_outbox import CatalogOutbox
 from config import Settings
 from deal_outbox import DealOutbox
 from integrations.messaging import ChannelProviders, LogProvider, MessageProvider, OutgoingMessage
@@ -33,6 +35,7 @@ from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.affiliate_commission import AffiliateCommissionWorkflow
 from workflows.affiliate_payouts import AffiliatePayoutWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
+from workflows.catalog_sync import CatalogSyncWorkflow
 from workflows.conversion import ConversionWorkflow
 from workflows.group_deal import GroupDealWorkflow
 from workflows.program_rewards import ReferralRewardWorkflow, SharingRewardWorkflow
@@ -51,6 +54,7 @@ WORKFLOWS = [
     ReferralRewardWorkflow,
     SharingRewardWorkflow,
     ConversionWorkflow,
+    CatalogSyncWorkflow,
 ]
 
 
@@ -149,6 +153,7 @@ def build_worker(
     conversions = ConversionActivities(
         sessionmaker, ChannelKeys.from_settings(settings), timeout=settings.provider_timeout_seconds
     )
+    catalog = CatalogSyncActivities(sessionmaker, ChannelKeys.from_settings(settings))
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -167,6 +172,7 @@ def build_worker(
             programs.settle_share_reward,
             conversions.send_conversion,
             conversions.give_up_conversion,
+            catalog.push_catalog_batch,
         ],
         max_concurrent_activities=50,
         # Runs waiting on timers stay in memory: an evicted run is replayed from its whole
@@ -209,6 +215,12 @@ async def run_worker(settings: Settings) -> None:
         task_queue=settings.task_queue,
         poll_seconds=settings.relay_poll_seconds,
     )
+    catalog_outbox = CatalogOutbox(
+        sessionmaker,
+        client,
+        task_queue=settings.task_queue,
+        poll_seconds=settings.relay_poll_seconds,
+    )
     payout_scheduler = PayoutScheduler(sessionmaker, client, task_queue=settings.task_queue)
     reward_outbox = RewardOutbox(
         sessionmaker,
@@ -224,6 +236,7 @@ async def run_worker(settings: Settings) -> None:
             tasks.create_task(deal_outbox.run())
             tasks.create_task(payout_scheduler.run())
             tasks.create_task(reward_outbox.run())
+            tasks.create_task(catalog_outbox.run())
     finally:
         renderer.close()
         await engine.dispose()

@@ -34,6 +34,7 @@ from models.relay_failure import RelayFailure
 from models.share_link import ShareLink, ShareVisit
 from models.store import ApiKey, Store, StoreSettingsChange
 from models.store_credit import StoreCreditAccount, StoreCreditEntry
+from models.tiktok_shop import TikTokShopProduct
 from models.visit import Visit, Visitor
 from models.webhook import WebhookReceipt
 from models.webhook_endpoint import WebhookDelivery, WebhookEndpoint
@@ -87,6 +88,7 @@ __all__ = [
     "StoreCreditAccount",
     "StoreCreditEntry",
     "StoreSettingsChange",
+    "TikTokShopProduct",
     "Visit",
     "Visitor",
     "WebhookDelivery",

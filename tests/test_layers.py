@@ -18,6 +18,7 @@ OURS = {
     "deal_outbox",
     "payout_schedules",
     "reward_outbox",
+    "catalog_outbox",
     "worker",
     "cli",
     "config",
@@ -50,6 +51,7 @@ PROCESSES = {
     "deal_outbox",
     "reward_outbox",
     "payout_schedules",
+    "catalog_outbox",
     "worker",
     "cli",
 }

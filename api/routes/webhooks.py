@@ -15,6 +15,9 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
 from config import Settings
+from models.database import SessionMaker
+from services.channels.connections import ChannelKeys, Network, record_outcome
+from services.channels.tiktok_orders import ChannelUnavailable, receive_webhook
 from services.errors import InvalidInput, invalid_field
 from services.messaging.provider_events import (
     apply_sendgrid_events,
@@ -141,3 +144,27 @@ async def sendgrid_events_shared(
 ) -> EventCounts:
     """SendGrid's event webhook for the shared account: each event names its store."""
     return await _events(None, request, session, settings)
+
+
+@router.post(
+    "/tiktok-shop/{store_id}",
+    responses={422: ERROR_SCHEMA, 503: ERROR_SCHEMA},
+)
+async def tiktok_shop_events(
+    store_id: str, request: Request, session: SessionDep, settings: SettingsDep
+) -> EventCounts:
+    """TikTok Shop's webhooks (`ORDER_STATUS_CHANGE`), signed by the store's TikTok app: a paid
+    order becomes `order.placed` (`channel: tiktok_shop`), a cancelled one `order.cancelled`.
+    A bad signature, or a store without a TikTok Shop connection, is a 401 and changes nothing;
+    a TikTok Shop that cannot be asked for the order is a 503 with Retry-After (TikTok retries)."""
+    keys = ChannelKeys.from_settings(settings)
+    try:
+        return await receive_webhook(
+            session, store_id, await request.body(), request.headers.get("Authorization"), keys
+        )
+    except ChannelUnavailable as exc:
+        # The request's transaction rolls back: staff see the failure through one of its own.
+        sessionmaker: SessionMaker = request.app.state.sessionmaker
+        async with sessionmaker.begin() as own:
+            await record_outcome(own, store_id, Network.TIKTOK_SHOP, exc.message)
+        raise

@@ -8,6 +8,7 @@ import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.channels.tiktok_catalog import mark_dirty
 from services.errors import InvalidInput
 from services.events.projections import apply_projections
 from services.events.types import (
@@ -95,6 +96,13 @@ async def store_events(
     new_events = [e for e in events if e.id in stored and unique[e.id] is e]
     if new_events:
         await apply_projections(session, store_id, new_events)
+        # A catalog change is pushed to the store's social shops (docs/channels.md).
+        changed = [
+            str(getattr(e.data, "product_id", ""))
+            for e in new_events
+            if e.type in ("product.upserted", "product.deleted")
+        ]
+        await mark_dirty(session, store_id, changed)
         await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
     duplicates = [e.id for e in events if not (e.id in stored and unique[e.id] is e)]
     return IntakeResult(accepted=len(new_events), duplicates=duplicates)
