@@ -29,6 +29,8 @@ class ProgramKind(StrEnum):
     GROUP_DEAL = "group_deal"
     COMMISSION = "commission"
     AFFILIATE_PAYOUT = "affiliate_payout"
+    AUDIENCE_SYNC = "audience_sync"
+    AUDIENCE_REMOVAL = "audience_removal"
 
 
 class DealStatus(StrEnum):

@@ -53,6 +53,7 @@ from services.events.relay_failures import (
 from services.events.routing import EventRow, Operation, ProgramStart, RunStart, plan_operations
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.affiliate_commission import AffiliateCommissionWorkflow, CommissionInput
+from workflows.audiences import AudienceRemovalInput, AudienceRemovalWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
 from workflows.search_attributes import CART_ID, CUSTOMER_ID, FLOW_KIND, ORDER_ID, STORE_ID
@@ -331,7 +332,24 @@ async def start_program_run(
     client: Client, op: Operation, program: ProgramStart, task_queue: str
 ) -> None:
     """Start an order's commission run: once per order (a run that ended is not started again
-    by a redelivered event), filed under StoreId, OrderId and FlowKind `commission`."""
+    by a redelivered event), filed under StoreId, OrderId and FlowKind `commission`; or a
+    customer's audience removal, once per event, filed under StoreId and FlowKind (no
+    CustomerId: the run outlives the customer's erasure, and ids are all it carries)."""
+    if program.kind == ProgramKind.AUDIENCE_REMOVAL:
+        await client.start_workflow(
+            AudienceRemovalWorkflow.run,
+            AudienceRemovalInput(op.store_id, program.customer_id),
+            id=op.workflow_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(STORE_ID, op.store_id),
+                    SearchAttributePair(FLOW_KIND, str(program.kind)),
+                ]
+            ),
+        )
+        return
     await client.start_workflow(
         AffiliateCommissionWorkflow.run,
         CommissionInput(op.store_id, program.order_id, program.holding_days),

@@ -8,9 +8,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.affiliates import AffiliateActivities
+from activities.audiences import AudienceActivities
 from activities.flow_steps import FlowActivities
 from activities.group_deals import GroupDealActivities
 from activities.webhook_delivery import WebhookActivities
+from audience_schedules import AudienceScheduler
 from config import Settings
 from deal_outbox import DealOutbox
 from integrations.messaging import ChannelProviders, LogProvider, MessageProvider, OutgoingMessage
@@ -19,6 +21,7 @@ from integrations.twilio_messaging import TwilioProvider
 from models.database import SessionMaker, create_engine, create_sessionmaker
 from payout_schedules import PayoutScheduler
 from relay import Relay
+from services.channels.connections import ChannelKeys
 from services.logging import configure_logging
 from services.messaging.consent import unsubscribe_url
 from services.messaging.templates import TemplateRenderer
@@ -27,6 +30,7 @@ from webhook_outbox import WebhookOutbox
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.affiliate_commission import AffiliateCommissionWorkflow
 from workflows.affiliate_payouts import AffiliatePayoutWorkflow
+from workflows.audiences import AudienceRemovalWorkflow, AudienceSyncWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
 from workflows.group_deal import GroupDealWorkflow
 from workflows.return_purchase import ReturnPurchaseWorkflow
@@ -41,6 +45,8 @@ WORKFLOWS = [
     GroupDealWorkflow,
     AffiliateCommissionWorkflow,
     AffiliatePayoutWorkflow,
+    AudienceSyncWorkflow,
+    AudienceRemovalWorkflow,
 ]
 
 
@@ -114,6 +120,12 @@ def build_worker(
         sessionmaker, message_provider(settings), StoreDefaults.from_settings(settings)
     )
     affiliates = AffiliateActivities(sessionmaker)
+    keys = ChannelKeys(
+        secret_key=settings.channel_secret_key,
+        local_allowed=settings.environment != "production",
+        base_url_override=settings.channel_base_url_override,
+    )
+    audiences = AudienceActivities(sessionmaker, keys)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -126,6 +138,10 @@ def build_worker(
             deals.send_deal_notices,
             affiliates.approve_commission,
             affiliates.create_automatic_payouts,
+            audiences.audience_networks,
+            audiences.sync_audience_network,
+            audiences.audience_removal_targets,
+            audiences.remove_from_audience,
         ],
         max_concurrent_activities=50,
         # Runs waiting on timers stay in memory: an evicted run is replayed from its whole
@@ -168,6 +184,7 @@ async def run_worker(settings: Settings) -> None:
         poll_seconds=settings.relay_poll_seconds,
     )
     payout_scheduler = PayoutScheduler(sessionmaker, client, task_queue=settings.task_queue)
+    audience_scheduler = AudienceScheduler(sessionmaker, client, task_queue=settings.task_queue)
     log.info("worker started", extra={"task_queue": settings.task_queue})
     try:
         async with worker, asyncio.TaskGroup() as tasks:
@@ -175,6 +192,7 @@ async def run_worker(settings: Settings) -> None:
             tasks.create_task(outbox.run())
             tasks.create_task(deal_outbox.run())
             tasks.create_task(payout_scheduler.run())
+            tasks.create_task(audience_scheduler.run())
     finally:
         renderer.close()
         await engine.dispose()

@@ -17,6 +17,7 @@ OURS = {
     "webhook_outbox",
     "deal_outbox",
     "payout_schedules",
+    "audience_schedules",
     "worker",
     "cli",
     "config",
@@ -43,7 +44,15 @@ def test_the_flow_contract_imports_nothing_of_ours() -> None:
     assert names - set(sys.stdlib_module_names) <= {"pydantic"}
 
 
-PROCESSES = {"relay", "webhook_outbox", "deal_outbox", "payout_schedules", "worker", "cli"}
+PROCESSES = {
+    "relay",
+    "webhook_outbox",
+    "deal_outbox",
+    "payout_schedules",
+    "audience_schedules",
+    "worker",
+    "cli",
+}
 
 
 def test_no_layer_below_imports_the_processes() -> None:

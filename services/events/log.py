@@ -9,7 +9,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Event, RecoveryRun
-from services.events.routing import BROWSE, CART, RETURN, EventRow, Operation, RoutingContext
+from services.channels.audience_sync import customers_with_uploads
+from services.events.routing import (
+    BROWSE,
+    CART,
+    RETURN,
+    EventRow,
+    Operation,
+    RoutingContext,
+    leaves_audiences,
+)
 from services.growth.commissions import hold_days
 from services.messaging.flows import current_flow
 
@@ -92,6 +101,9 @@ async def routing_context(session: AsyncSession, events: list[EventRow]) -> Rout
     ctx = RoutingContext(flows=flows)
     ctx.commissions = await hold_days(
         session, {(e.store_id, e.data["order_id"]) for e in relevant if e.type == "order.placed"}
+    )
+    ctx.audience_customers = await customers_with_uploads(
+        session, {(e.store_id, e.data["customer_id"]) for e in events if leaves_audiences(e)}
     )
     carts = {(e.store_id, e.data["cart_id"]) for e in relevant if e.type == "cart.updated"}
     if carts:

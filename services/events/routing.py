@@ -55,11 +55,13 @@ class RunStart:
 
 @dataclass(frozen=True)
 class ProgramStart:
-    """Start a growth program's run for an order (`AffiliateCommissionWorkflow`)."""
+    """Start a growth program's run: an order's commission (`AffiliateCommissionWorkflow`), or
+    a customer's removal from every audience (`AudienceRemovalWorkflow`)."""
 
     kind: ProgramKind
-    order_id: str
-    holding_days: int
+    order_id: str = ""
+    holding_days: int = 0
+    customer_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class RoutingContext:
     cart_updated_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
     # (store, order) -> holding days, for the orders that earned an affiliate a commission.
     commissions: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (store, customer) uploaded to some audience: withdrawing consent.ads or erasure removes.
+    audience_customers: set[tuple[str, str]] = field(default_factory=set)
 
     def is_stale(self, e: EventRow) -> bool:
         known = self.cart_updated_at.get((e.store_id, e.data["cart_id"]))
@@ -170,7 +174,26 @@ def plan_operations(events: list[EventRow], ctx: RoutingContext) -> dict[str, li
             for run in plan.customer_runs(e.store_id, e.data["customer_id"]):
                 erased = CustomerErased(e.event_id)
                 plan.add(Operation(run, e.store_id, kind_of(run), erased, seq=e.seq))
+        if leaves_audiences(e) and (e.store_id, e.data["customer_id"]) in ctx.audience_customers:
+            _audience_removal(plan, e)
     return plan.ops
+
+
+def leaves_audiences(e: EventRow) -> bool:
+    """Erased, or `consent.ads` withdrawn: out of every audience at once, not at the next sync."""
+    if e.type == "customer.erased":
+        return True
+    consent = e.data.get("consent") if e.type == "customer.upserted" else None
+    return isinstance(consent, dict) and consent.get("ads") is False
+
+
+def _audience_removal(plan: _Plan, e: EventRow) -> None:
+    """One removal run per event (its seq in the id): a redelivered event finds it started."""
+    customer_id = e.data["customer_id"]
+    kind = ProgramKind.AUDIENCE_REMOVAL
+    removal = ProgramStart(kind, customer_id=customer_id)
+    run_id = f"audience-removal:{e.store_id}:{customer_id}:{e.seq}"
+    plan.add(Operation(run_id, e.store_id, kind, None, seq=e.seq, program=removal))
 
 
 def _cart_updated(plan: _Plan, e: EventRow) -> None:
