@@ -3,6 +3,7 @@ run at once). The request is the audience row itself (`schedule_synced_at` is No
 so an audience created while Temporal is down gets its schedule when Temporal is back."""
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -50,10 +51,9 @@ def audience_schedule(store_id: str, audience_id: str, task_queue: str) -> Sched
 
 async def ensure_schedule(client: Client, store_id: str, audience_id: str, task_queue: str) -> None:
     schedule = audience_schedule(store_id, audience_id, task_queue)
-    try:
+    # Created before the row was marked: nothing to change.
+    with contextlib.suppress(ScheduleAlreadyRunningError):
         await client.create_schedule(schedule_id(audience_id), schedule, trigger_immediately=True)
-    except ScheduleAlreadyRunningError:
-        pass  # created before the row was marked: nothing to change
 
 
 class AudienceScheduler:

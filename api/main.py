@@ -13,6 +13,7 @@ from api.routes import (
     ad_campaigns,
     affiliates,
     attribution,
+    audiences,
     bundles,
     channels,
     checkout,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         storefront_ads,
         unsubscribe,
         attribution,
+        audiences,
     ):
         app.include_router(module.router)
     return app

@@ -280,6 +280,13 @@ def seed(url: str, settings: Settings) -> LiveApi:
                 headers=auth,
             )
         )
+        audience = _ok(
+            http.post(
+                "/v1/audiences",
+                json={"name": "Fuzz", "rule": {"cart_abandoned": True}, "networks": ["meta"]},
+                headers=auth,
+            )
+        )
         spare = _ok(
             http.post(
                 f"/v1/stores/{store['id']}/keys",
@@ -304,6 +311,7 @@ def seed(url: str, settings: Settings) -> LiveApi:
             "deal_id": str(deal["id"]),
             "network": "meta",
             "campaign_id": str(ad["id"]),
+            "audience_id": str(audience["id"]),
             "order_id": order_id,
         }
         secret = settings.unsubscribe_secret
