@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ARRAY, ColumnElement, Text, and_, cast, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Audience, AudienceMember, AudienceNetwork, Cart, Customer, Order
@@ -32,7 +33,8 @@ class Member:
 def _rule_conditions(store_id: str, rule: dict[str, Any], now: datetime) -> list[Any]:
     conditions: list[ColumnElement[bool]] = []
     if groups := rule.get("shopper_groups"):
-        conditions.append(Customer.shopper_groups.overlap(list(groups)))
+        wanted = cast(postgresql.array(list(groups)), ARRAY(Text))
+        conditions.append(Customer.shopper_groups.op("&&")(wanted))
     placed = and_(
         Order.store_id == store_id,
         Order.customer_id == Customer.customer_id,
