@@ -6,17 +6,20 @@ customer withdraws `consent.ads` or is erased, started by the relay from `POST /
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
+from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from audience_schedules import AudienceScheduler, audience_schedule
 from config import Settings
-from models import AudienceMember, Event
+from models import Audience, AudienceMember, Event
 from models.database import SessionMaker
 from relay import Relay
 from services.channels.audiences import current_members
@@ -297,3 +300,30 @@ async def test_a_bad_audience_is_a_422_naming_the_field(
         assert field in response.text
     missing = await api.get("/v1/audiences/aud_nope", headers=store.auth())
     assert missing.status_code == 404
+
+
+async def test_an_audience_asks_for_its_six_hourly_sync_schedule(
+    api: httpx.AsyncClient,
+    store: StoreKeys,
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    sessionmaker: SessionMaker,
+) -> None:
+    """Asked for in the audience's own row, kept asked for until the worker created it. The
+    time-skipping test server has no Schedules (so the request stays open here): the run the
+    schedule starts is run directly above."""
+    audience = await create(api, store, {"cart_abandoned": True})
+    scheduler = AudienceScheduler(sessionmaker, temporal_env.client, task_queue=worker.task_queue)
+    assert await scheduler.sync_once() == 0  # refused by this server: tried again later
+    async with sessionmaker() as session:
+        row = await session.get(Audience, audience)
+        assert row is not None and row.schedule_synced_at is None
+    schedule = audience_schedule(store.id, audience, worker.task_queue)
+    action = schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert action.workflow == "AudienceSyncWorkflow"
+    assert action.args == [AudienceSyncInput(store.id, audience)]
+    assert action.id == f"audience-sync:{audience}"
+    attributes = {p.key.name: p.value for p in action.typed_search_attributes}
+    assert attributes == {"StoreId": store.id, "FlowKind": "audience_sync"}
+    assert [i.every for i in schedule.spec.intervals] == [timedelta(hours=6)]
