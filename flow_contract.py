@@ -32,6 +32,8 @@ class ProgramKind(StrEnum):
     REFERRAL = "referral"
     SHARING = "sharing"
     CONVERSION = "conversion"  # an order's conversion (or adjustment) for an ad network
+    AUDIENCE_SYNC = "audience_sync"
+    AUDIENCE_REMOVAL = "audience_removal"
 
 
 class ReferralStatus(StrEnum):

@@ -55,6 +55,7 @@ from services.events.relay_failures import (
 from services.events.routing import EventRow, Operation, ProgramStart, RunStart, plan_operations
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.affiliate_commission import AffiliateCommissionWorkflow, CommissionInput
+from workflows.audiences import AudienceRemovalInput, AudienceRemovalWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
 from workflows.conversion import ConversionInput, ConversionWorkflow
 from workflows.program_rewards import ReferralRewardWorkflow
@@ -334,9 +335,26 @@ async def start_run(client: Client, op: Operation, start: RunStart, task_queue: 
 async def start_program_run(
     client: Client, op: Operation, program: ProgramStart, task_queue: str
 ) -> None:
-    """Start an order's program run (a commission, a referral, a conversion): once per order
+    """Start a program run: an order's (a commission, a referral, a conversion), once per order
     (a run that ended is not started again by a redelivered event), filed under StoreId,
-    OrderId, FlowKind and, when there is one, CustomerId (ids only)."""
+    OrderId, FlowKind and, when there is one, CustomerId (ids only); or a customer's removal
+    from every audience, once per event, filed under StoreId and FlowKind (no CustomerId: the
+    run outlives the customer's erasure)."""
+    if program.kind == ProgramKind.AUDIENCE_REMOVAL:
+        await client.start_workflow(
+            AudienceRemovalWorkflow.run,
+            AudienceRemovalInput(op.store_id, program.customer_id or ""),
+            id=op.workflow_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(STORE_ID, op.store_id),
+                    SearchAttributePair(FLOW_KIND, str(program.kind)),
+                ]
+            ),
+        )
+        return
     method: Callable[[Any, Any], Awaitable[Any]] = AffiliateCommissionWorkflow.run
     run_input: object = CommissionInput(op.store_id, program.order_id, program.holding_days)
     if program.kind == ProgramKind.REFERRAL:

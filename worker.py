@@ -9,12 +9,14 @@ from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.affiliates import AffiliateActivities
+from activities.audiences import AudienceActivities
 from activities.catalog_sync import CatalogSyncActivities
 from activities.conversions import ConversionActivities
 from activities.flow_steps import FlowActivities
 from activities.group_deals import GroupDealActivities
 from activities.program_rewards import ProgramRewardActivities
 from activities.webhook_delivery import WebhookActivities
+from audience_schedules import AudienceScheduler
 from catalog_outbox import CatalogOutbox
 from config import Settings
 from deal_outbox import DealOutbox
@@ -34,6 +36,7 @@ from webhook_outbox import WebhookOutbox
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.affiliate_commission import AffiliateCommissionWorkflow
 from workflows.affiliate_payouts import AffiliatePayoutWorkflow
+from workflows.audiences import AudienceRemovalWorkflow, AudienceSyncWorkflow
 from workflows.browse_reminder import BrowseReminderWorkflow
 from workflows.catalog_sync import CatalogSyncWorkflow
 from workflows.conversion import ConversionWorkflow
@@ -55,6 +58,8 @@ WORKFLOWS = [
     SharingRewardWorkflow,
     ConversionWorkflow,
     CatalogSyncWorkflow,
+    AudienceSyncWorkflow,
+    AudienceRemovalWorkflow,
 ]
 
 
@@ -154,6 +159,7 @@ def build_worker(
         sessionmaker, ChannelKeys.from_settings(settings), timeout=settings.provider_timeout_seconds
     )
     catalog = CatalogSyncActivities(sessionmaker, ChannelKeys.from_settings(settings))
+    audiences = AudienceActivities(sessionmaker, ChannelKeys.from_settings(settings))
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -173,6 +179,10 @@ def build_worker(
             conversions.send_conversion,
             conversions.give_up_conversion,
             catalog.push_catalog_batch,
+            audiences.audience_networks,
+            audiences.sync_audience_network,
+            audiences.audience_removal_targets,
+            audiences.remove_from_audience,
         ],
         max_concurrent_activities=50,
         # Runs waiting on timers stay in memory: an evicted run is replayed from its whole
@@ -228,6 +238,7 @@ async def run_worker(settings: Settings) -> None:
         task_queue=settings.task_queue,
         poll_seconds=settings.relay_poll_seconds,
     )
+    audience_scheduler = AudienceScheduler(sessionmaker, client, task_queue=settings.task_queue)
     log.info("worker started", extra={"task_queue": settings.task_queue})
     try:
         async with worker, asyncio.TaskGroup() as tasks:
@@ -237,6 +248,7 @@ async def run_worker(settings: Settings) -> None:
             tasks.create_task(payout_scheduler.run())
             tasks.create_task(reward_outbox.run())
             tasks.create_task(catalog_outbox.run())
+            tasks.create_task(audience_scheduler.run())
     finally:
         renderer.close()
         await engine.dispose()

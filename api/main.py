@@ -13,6 +13,7 @@ from api.routes import (
     ad_campaigns,
     affiliates,
     attribution,
+    audiences,
     bundles,
     channels,
     checkout,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         feeds,
         unsubscribe,
         attribution,
+        audiences,
     ):
         app.include_router(module.router)
     return app

@@ -9,6 +9,7 @@ from models.affiliate import (
     Payout,
     PayoutSchedule,
 )
+from models.audience import Audience, AudienceMember, AudienceNetwork
 from models.base import Base
 from models.bundle import Bundle
 from models.catalog import Product, ProductVariant
@@ -47,6 +48,9 @@ __all__ = [
     "Affiliate",
     "AffiliateClick",
     "ApiKey",
+    "Audience",
+    "AudienceMember",
+    "AudienceNetwork",
     "Base",
     "Bundle",
     "Cart",

@@ -19,6 +19,7 @@ OURS = {
     "payout_schedules",
     "reward_outbox",
     "catalog_outbox",
+    "audience_schedules",
     "worker",
     "cli",
     "config",
@@ -52,6 +53,7 @@ PROCESSES = {
     "reward_outbox",
     "payout_schedules",
     "catalog_outbox",
+    "audience_schedules",
     "worker",
     "cli",
 }

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Event, FlowRunGroup, RecoveryRun
+from services.channels.audience_sync import customers_with_uploads
 from services.channels.conversions import runs_to_start
 from services.events.routing import (
     BROWSE,
@@ -17,6 +18,7 @@ from services.events.routing import (
     EventRow,
     Operation,
     RoutingContext,
+    leaves_audiences,
     order_codes,
 )
 from services.growth.commissions import hold_days
@@ -120,6 +122,9 @@ async def routing_context(session: AsyncSession, events: list[EventRow]) -> Rout
             for e in relevant
             if e.type in ("order.refunded", "order.cancelled")
         },
+    )
+    ctx.audience_customers = await customers_with_uploads(
+        session, {(e.store_id, e.data["customer_id"]) for e in events if leaves_audiences(e)}
     )
     carts = {(e.store_id, e.data["cart_id"]) for e in relevant if e.type == "cart.updated"}
     if carts:

@@ -66,11 +66,12 @@ class RunStart:
 
 @dataclass(frozen=True)
 class ProgramStart:
-    """Start a growth program's run for an order: an affiliate's commission (held
-    `holding_days`), or a referral (the order carries the referral `code`)."""
+    """Start a growth program's run: for an order, an affiliate's commission (held
+    `holding_days`), a referral (the order carries the referral `code`) or a conversion; for a
+    customer, the removal from every audience (`order_id` empty)."""
 
     kind: ProgramKind
-    order_id: str
+    order_id: str = ""
     customer_id: str | None = None  # None: a run about an order's refund (a conversion's)
     holding_days: int = 0
     code: str | None = None  # a referral's
@@ -120,6 +121,8 @@ class RoutingContext:
     # (store, order id) of `order.placed`, (store, event id) of a refund or cancel -> the
     # conversion rows to start a run for.
     conversions: dict[tuple[str, str], list[ConversionRun]] = field(default_factory=dict)
+    # (store, customer) uploaded to some audience: withdrawing consent.ads or erasure removes.
+    audience_customers: set[tuple[str, str]] = field(default_factory=set)
 
     def is_stale(self, e: EventRow) -> bool:
         known = self.cart_updated_at.get((e.store_id, e.data["cart_id"]))
@@ -194,7 +197,26 @@ def plan_operations(events: list[EventRow], ctx: RoutingContext) -> dict[str, li
             for run in plan.customer_runs(e.store_id, e.data["customer_id"]):
                 erased = CustomerErased(e.event_id)
                 plan.add(Operation(run, e.store_id, kind_of(run), erased, seq=e.seq))
+        if leaves_audiences(e) and (e.store_id, e.data["customer_id"]) in ctx.audience_customers:
+            _audience_removal(plan, e)
     return plan.ops
+
+
+def leaves_audiences(e: EventRow) -> bool:
+    """Erased, or `consent.ads` withdrawn: out of every audience at once, not at the next sync."""
+    if e.type == "customer.erased":
+        return True
+    consent = e.data.get("consent") if e.type == "customer.upserted" else None
+    return isinstance(consent, dict) and consent.get("ads") is False
+
+
+def _audience_removal(plan: _Plan, e: EventRow) -> None:
+    """One removal run per event (its seq in the id): a redelivered event finds it started."""
+    customer_id = e.data["customer_id"]
+    kind = ProgramKind.AUDIENCE_REMOVAL
+    removal = ProgramStart(kind, customer_id=customer_id)
+    run_id = f"audience-removal:{e.store_id}:{customer_id}:{e.seq}"
+    plan.add(Operation(run_id, e.store_id, kind, None, seq=e.seq, program=removal))
 
 
 def _cart_updated(plan: _Plan, e: EventRow) -> None:

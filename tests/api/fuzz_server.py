@@ -310,6 +310,13 @@ def seed(url: str, settings: Settings) -> LiveApi:
         sharing = {"enabled": True, "reward": credit, "visits_required": 3, "window_days": 7}
         http.put("/v1/programs/sharing", json=sharing, headers=auth).raise_for_status()
         _ok(http.post("/v1/share-links", json={"customer_id": customer_id}, headers=auth))
+        audience = _ok(
+            http.post(
+                "/v1/audiences",
+                json={"name": "Fuzz", "rule": {"cart_abandoned": True}, "networks": ["meta"]},
+                headers=auth,
+            )
+        )
         spare = _ok(
             http.post(
                 f"/v1/stores/{store['id']}/keys",
@@ -334,6 +341,7 @@ def seed(url: str, settings: Settings) -> LiveApi:
             "deal_id": str(deal["id"]),
             "network": "meta",  # a channel and a feed network both
             "campaign_id": str(ad["id"]),
+            "audience_id": str(audience["id"]),
             "order_id": order_id,
         }
         secret = settings.unsubscribe_secret
