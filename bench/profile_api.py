@@ -1,8 +1,9 @@
 """Where the api's CPU goes: `POST /v1/checkout/evaluate` (the checkout benchmark's cart) or
-`POST /v1/events` (the intake benchmark's batches of 100), called straight through the ASGI app
+`POST /v1/events` (the intake benchmark's batches of 100) or `POST /v1/storefront/ads` (the
+ads benchmark's 100 campaigns), called straight through the ASGI app
 in this process (no client, no socket) against the embedded PostgreSQL, under cProfile.
 
-`python -m bench.profile_api checkout|intake [--requests N] [--top N]`: prints the top entries
+`python -m bench.profile_api checkout|intake|ads [--requests N] [--top N]`: prints the top entries
 by own time and by cumulative time, and the api CPU per request measured without the profiler."""
 
 import argparse
@@ -112,6 +113,35 @@ async def intake_call(app: FastAPI, client: httpx.AsyncClient) -> Call:
     return call
 
 
+async def ads_call(app: FastAPI, client: httpx.AsyncClient) -> Call:
+    """`POST /v1/storefront/ads` with the ads benchmark's 100 live campaigns."""
+    from bench.ads import CAMPAIGNS, campaign_body
+
+    created = await client.post(
+        "/v1/stores",
+        json={"name": "Profile", "currency": "USD", "timezone": "UTC"},
+        headers={"Authorization": f"Bearer {OPERATOR}"},
+    )
+    keys = {k["kind"]: k["key"] for k in created.raise_for_status().json()["keys"]}
+    headers = {"Authorization": f"Bearer {keys['secret']}"}
+    rng = random.Random(14)
+    for k in range(CAMPAIGNS):
+        made = await client.post("/v1/ad-campaigns", json=campaign_body(k, rng), headers=headers)
+        made.raise_for_status()
+    counter = iter(range(10**9))
+
+    async def call() -> None:
+        i = next(counter)
+        body = {"placement": "homepage_hero", "visitor_id": f"v{i % 2000}", "device_type": "mobile"}
+        status = await asgi_post(app, "/v1/storefront/ads", json.dumps(body).encode(), headers)
+        assert status in (200, 204), status
+
+    return call
+
+
+CALLS = {"checkout": checkout_call, "intake": intake_call, "ads": ads_call}
+
+
 async def run(kind: str, requests: int, top: int, callers: str | None = None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="shopstar-profile-"))
     postgres = await asyncio.to_thread(start_postgres, workdir / "pg")
@@ -129,7 +159,7 @@ async def run(kind: str, requests: int, top: int, callers: str | None = None) ->
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-                call = await (checkout_call if kind == "checkout" else intake_call)(app, client)
+                call = await CALLS[kind](app, client)
                 for _ in range(30):
                     await call()
                 began = time.process_time()
@@ -157,7 +187,7 @@ async def run(kind: str, requests: int, top: int, callers: str | None = None) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("kind", choices=["checkout", "intake"])
+    parser.add_argument("kind", choices=sorted(CALLS))
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--callers", help="also print the callers of functions matching this")

@@ -6,7 +6,16 @@ from fastapi import Response
 from api.deps import AnyKey, SessionDep
 from api.errors import ERROR_SCHEMA
 from api.guard import guarded_router
-from api.schemas.ad_campaigns import AdEventIn, AdEventOut, AdRequest, Creative, ServedAd
+from api.schemas.ad_campaigns import (
+    AdEventBatchIn,
+    AdEventBatchOut,
+    AdEventIn,
+    AdEventOut,
+    AdEventResult,
+    AdRequest,
+    Creative,
+    ServedAd,
+)
 from services.ads import events, serving
 
 router = guarded_router(tags=["storefront ads"], responses={401: ERROR_SCHEMA})
@@ -43,3 +52,25 @@ async def record_ad_event(body: AdEventIn, session: SessionDep, caller: AnyKey) 
     with `counted: false`); a click before its impression is 409 `impression_not_recorded`."""
     counted = await events.record_event(session, caller.store_id, body.impression_token, body.type)
     return AdEventOut(type=body.type, counted=counted)
+
+
+@router.post(
+    "/v1/storefront/ad-events/batch",
+    status_code=202,
+    response_model=AdEventBatchOut,
+    responses={422: ERROR_SCHEMA},
+)
+async def record_ad_events(
+    body: AdEventBatchIn, session: SessionDep, caller: AnyKey
+) -> AdEventBatchOut:
+    """Up to 100 impressions and clicks at once (a storefront's beacon), counted in order, each
+    as `POST /v1/storefront/ad-events` counts it; an event that cannot be counted says why in
+    its result and the others still count."""
+    pairs = [(e.impression_token, e.type) for e in body.events]
+    results = await events.record_events(session, caller.store_id, pairs)
+    return AdEventBatchOut(
+        results=[
+            AdEventResult(type=kind, counted=counted, error=error)
+            for (_, kind), (counted, error) in zip(pairs, results, strict=True)
+        ]
+    )

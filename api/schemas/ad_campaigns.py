@@ -134,6 +134,29 @@ class AdEventOut(BaseModel):
     counted: bool = Field(description="False: this token's event of this type was counted before")
 
 
+class AdEventBatchIn(BaseModel):
+    """What a storefront's beacon sends: the events it collected, counted in order (so an
+    impression and its click can come in one batch)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[AdEventIn] = Field(min_length=1, max_length=100)
+
+
+class AdEventResult(BaseModel):
+    type: str
+    counted: bool
+    error: str | None = Field(
+        default=None,
+        description="`impression_not_found` or `impression_not_recorded`: this event was not "
+        "counted; the others of the batch are",
+    )
+
+
+class AdEventBatchOut(BaseModel):
+    results: list[AdEventResult]
+
+
 class VariantReport(BaseModel):
     key: str
     impressions: int

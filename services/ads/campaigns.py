@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AdCampaign
+from services.ads.serving import forget_campaigns
 from services.errors import Conflict, NotFound, invalid_field
 from services.ids import new_id
 from services.pagination import fetch_page
@@ -66,6 +67,7 @@ async def create_campaign(
     _check(campaign)
     session.add(campaign)
     await session.flush()
+    forget_campaigns(store_id)
     return campaign
 
 
@@ -104,6 +106,7 @@ async def update_campaign(
     _check(campaign)
     campaign.updated_at = datetime.now(UTC)
     await session.flush()
+    forget_campaigns(store_id)
     return campaign
 
 
@@ -113,4 +116,5 @@ async def end_campaign(session: AsyncSession, store_id: str, campaign_id: str) -
     if campaign.ended_at is None:
         campaign.ended_at = campaign.updated_at = datetime.now(UTC)
         await session.flush()
+        forget_campaigns(store_id)
     return campaign

@@ -2,13 +2,14 @@
 conditional UPDATE of the served row (`... IS NULL`), so a repeat or a concurrent duplicate is
 counted once; a click counts only once the impression is recorded."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AdImpression
-from services.errors import Conflict, NotFound
+from services.errors import Conflict, DomainError, NotFound
 
 
 class ImpressionNotRecorded(Conflict):
@@ -42,3 +43,17 @@ async def record_event(session: AsyncSession, store_id: str, token: str, kind: s
     if kind == "click" and found.impressed_at is None:
         raise ImpressionNotRecorded("report the impression before the click")
     return False
+
+
+async def record_events(
+    session: AsyncSession, store_id: str, events: Sequence[tuple[str, str]]
+) -> list[tuple[bool, str | None]]:
+    """A beacon's batch of (token, kind), in order: each counted as `record_event` counts it,
+    or refused with its error code; a refused event changes nothing, so the others stand."""
+    results: list[tuple[bool, str | None]] = []
+    for token, kind in events:
+        try:
+            results.append((await record_event(session, store_id, token, kind), None))
+        except DomainError as exc:
+            results.append((False, exc.code))
+    return results

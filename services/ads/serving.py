@@ -5,11 +5,12 @@ one conditional upsert of that same pinned row: PostgreSQL serialises a burst of
 one visitor on it, so a cap of 3 serves exactly 3 (docs/ads.md)."""
 
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import any_, case, exists, or_, select, update
+from sqlalchemy import any_, case, exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,25 +44,72 @@ def assign_variant(campaign_id: str, visitor_id: str, variants: list[dict[str, A
     return str(variants[index]["key"])
 
 
+@dataclass(frozen=True)
+class LiveCampaign:
+    """What serving reads of a campaign (a plain value: it is held between requests)."""
+
+    id: str
+    store_id: str
+    priority: int
+    targeting: dict[str, Any]
+    variants: list[dict[str, Any]]
+    cap_max_impressions: int | None
+    cap_window_seconds: int | None
+    starts_at: datetime
+    ends_at: datetime | None
+
+
+# The campaigns of a (store, placement), read once a second at most per api process: serving
+# is the storefront's hottest path and campaigns change rarely. A change made through this
+# process is seen at once (`forget_campaigns`); one made through another replica within a
+# second. The schedule (starts_at, ends_at) is applied on every request, never cached.
+HELD_SECONDS = 1.0
+MAX_HELD = 10_000
+_held: dict[tuple[str, str], tuple[float, list[LiveCampaign]]] = {}
+
+
+def forget_campaigns(store_id: str) -> None:
+    for key in [k for k in _held if k[0] == store_id]:
+        _held.pop(key, None)
+
+
+async def _read_campaigns(
+    session: AsyncSession, store_id: str, placement: str
+) -> list[LiveCampaign]:
+    c = AdCampaign
+    rows = await session.execute(
+        select(
+            c.id,
+            c.store_id,
+            c.priority,
+            c.targeting,
+            c.variants,
+            c.cap_max_impressions,
+            c.cap_window_seconds,
+            c.starts_at,
+            c.ends_at,
+        )
+        .where(c.store_id == store_id, any_(c.placements) == placement, c.ended_at.is_(None))
+        .order_by(c.priority.desc(), c.created_at, c.id)
+    )
+    return [LiveCampaign(*row) for row in rows.tuples()]
+
+
 async def live_campaigns(
     session: AsyncSession, store_id: str, placement: str, now: datetime
-) -> list[AdCampaign]:
-    rows = await session.scalars(
-        select(AdCampaign)
-        .where(
-            AdCampaign.store_id == store_id,
-            any_(AdCampaign.placements) == placement,
-            AdCampaign.ended_at.is_(None),
-            AdCampaign.starts_at <= now,
-            or_(AdCampaign.ends_at.is_(None), AdCampaign.ends_at > now),
-        )
-        .order_by(AdCampaign.priority.desc(), AdCampaign.created_at, AdCampaign.id)
-    )
-    return list(rows)
+) -> list[LiveCampaign]:
+    key, clock = (store_id, placement), time.monotonic()
+    held = _held.get(key)
+    if held is None or clock - held[0] >= HELD_SECONDS:
+        if len(_held) >= MAX_HELD:
+            _held.clear()
+        held = (clock, await _read_campaigns(session, store_id, placement))
+        _held[key] = held
+    return [c for c in held[1] if c.starts_at <= now and (c.ends_at is None or c.ends_at > now)]
 
 
 async def _visit(
-    session: AsyncSession, store_id: str, request: AdRequest, campaigns: list[AdCampaign]
+    session: AsyncSession, store_id: str, request: AdRequest, campaigns: list[LiveCampaign]
 ) -> Visit:
     """What targeting needs to know, looked up only when a candidate campaign asks for it."""
     targetings = [c.targeting for c in campaigns]
@@ -109,7 +157,7 @@ async def _visit(
 
 
 async def take_slot(
-    session: AsyncSession, campaign: AdCampaign, visitor_id: str, now: datetime
+    session: AsyncSession, campaign: LiveCampaign, visitor_id: str, now: datetime
 ) -> str | None:
     """Count one serve against the visitor's frequency window and return their pinned variant,
     or None when the cap is reached. The window starts at the first serve of it and lasts

@@ -82,6 +82,19 @@ CONTRACT_PATHS = {
     ("get", "/v1/feeds/google.tsv"),
     ("get", "/v1/feeds/meta.csv"),
     ("get", "/v1/feeds/{network}/errors"),
+    ("post", "/v1/ad-campaigns"),
+    ("get", "/v1/ad-campaigns"),
+    ("get", "/v1/ad-campaigns/{campaign_id}"),
+    ("patch", "/v1/ad-campaigns/{campaign_id}"),
+    ("delete", "/v1/ad-campaigns/{campaign_id}"),
+    ("get", "/v1/ad-campaigns/{campaign_id}/report"),
+    ("post", "/v1/storefront/ads"),
+    ("post", "/v1/storefront/ad-events"),
+    ("get", "/v1/conversions"),
+    ("post", "/v1/audiences"),
+    ("get", "/v1/audiences"),
+    ("get", "/v1/audiences/{audience_id}"),
+    ("post", "/v1/webhooks/tiktok-shop/{store_id}"),
 }
 
 

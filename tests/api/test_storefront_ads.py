@@ -184,3 +184,38 @@ async def test_variants_follow_their_weights(api: httpx.AsyncClient, store: Stor
     split = Counter(assign_variant(made["id"], f"w{n}", weights) for n in range(4000))
     assert 2850 < split["A"] < 3150
     assert visitor_in(made, "A") != visitor_in(made, "B")
+
+
+async def test_a_beacon_batch_counts_each_event_once_in_order(
+    api: httpx.AsyncClient, store: StoreKeys
+) -> None:
+    await create(api, store)
+    token = (await ask(api, store, "b1")).json()["impression_token"]
+    batch = {
+        "events": [
+            {"impression_token": token, "type": "click"},  # before its impression: refused
+            {"impression_token": token, "type": "impression"},
+            {"impression_token": token, "type": "impression"},
+            {"impression_token": token, "type": "click"},
+            {"impression_token": "not-a-token", "type": "impression"},
+        ]
+    }
+    response = await api.post(
+        "/v1/storefront/ad-events/batch", json=batch, headers=store.auth("publishable")
+    )
+    assert response.status_code == 202, response.text
+    results = [(r["counted"], r["error"]) for r in response.json()["results"]]
+    assert results == [
+        (False, "impression_not_recorded"),
+        (True, None),
+        (False, None),
+        (True, None),
+        (False, "impression_not_found"),
+    ]
+    again = await report(api, store, token, "click")
+    assert again.json()["counted"] is False  # the batch's click stands
+    too_many = {"events": batch["events"] * 21}
+    refused = await api.post(
+        "/v1/storefront/ad-events/batch", json=too_many, headers=store.auth("publishable")
+    )
+    assert refused.status_code == 422
