@@ -1,19 +1,19 @@
 """The catalog sync's activity: one batch of a store's dirty products pushed to its social shop
-(the rules and the calls are in services/channels/tiktok_catalog.py)."""
+(the rules are in services/channels/catalog_sync.py, each network's calls in its pusher)."""
 
 from dataclasses import dataclass
 
 from temporalio import activity
 
 from models.database import SessionMaker
-from services.channels.connections import ChannelKeys
-from services.channels.tiktok_catalog import sync_once
+from services.channels.catalog_push import sync_once
+from services.channels.connections import ChannelKeys, Network
 
 
 @dataclass
 class CatalogSyncInput:
     store_id: str
-    network: str  # tiktok_shop (the only network pushed by a run so far)
+    network: str  # tiktok_shop, merchant_center or meta
 
 
 class CatalogSyncActivities:
@@ -24,4 +24,4 @@ class CatalogSyncActivities:
     @activity.defn
     async def push_catalog_batch(self, inp: CatalogSyncInput) -> float | None:
         """Seconds until the next product is due, or None when nothing is left to push."""
-        return await sync_once(self._sessionmaker, inp.store_id, self._keys)
+        return await sync_once(self._sessionmaker, inp.store_id, Network(inp.network), self._keys)

@@ -13,6 +13,7 @@ from models.audience import Audience, AudienceMember, AudienceNetwork
 from models.base import Base
 from models.bundle import Bundle
 from models.catalog import Product, ProductVariant
+from models.catalog_sync import CatalogSyncItem
 from models.channel_connection import ChannelConnection
 from models.channel_conversion import ChannelConversion
 from models.checkout import CompletedCheckout
@@ -35,7 +36,6 @@ from models.relay_failure import RelayFailure
 from models.share_link import ShareLink, ShareVisit
 from models.store import ApiKey, Store, StoreSettingsChange
 from models.store_credit import StoreCreditAccount, StoreCreditEntry
-from models.tiktok_shop import TikTokShopProduct
 from models.visit import Visit, Visitor
 from models.webhook import WebhookReceipt
 from models.webhook_endpoint import WebhookDelivery, WebhookEndpoint
@@ -54,6 +54,7 @@ __all__ = [
     "Base",
     "Bundle",
     "Cart",
+    "CatalogSyncItem",
     "ChannelConnection",
     "ChannelConversion",
     "Commission",
@@ -92,7 +93,6 @@ __all__ = [
     "StoreCreditAccount",
     "StoreCreditEntry",
     "StoreSettingsChange",
-    "TikTokShopProduct",
     "Visit",
     "Visitor",
     "WebhookDelivery",

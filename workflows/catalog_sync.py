@@ -1,4 +1,4 @@
-"""A store's catalog sync to a social shop (`catalog-sync:{store}:{network}`), started or woken
+"""A store's catalog sync to one network (`catalog-sync:{store}:{network}`), started or woken
 by the catalog outbox (catalog_outbox.py) when products change. It pushes batch after batch
 until nothing is dirty, waiting for the next product to be due (a minute after its last push,
 longer after failures) or for news, then ends; the next change starts a new run. The dirty

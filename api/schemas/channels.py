@@ -49,6 +49,15 @@ class MetaIn(ConnectionIn):
 
 class MerchantCenterIn(ConnectionIn):
     merchant_id: Digits
+    data_source_id: Digits | None = Field(
+        default=None, description="The API data source products are pushed to (none: no push)"
+    )
+    content_language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] | None = Field(
+        default=None, description="ISO 639-1 language of the pushed products (en)"
+    )
+    feed_label: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9_-]{1,20}$")] | None = Field(
+        default=None, description="The feed label of the pushed products (US)"
+    )
     refresh_token: Secret
     client_id: Secret
     client_secret: Secret

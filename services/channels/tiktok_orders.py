@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from integrations.ad_networks import NetworkUnavailable
 from integrations.tiktok_shop import TikTokRefused, TikTokShopClient, webhook_signature_ok
-from models import Customer, TikTokShopProduct
+from models import CatalogSyncItem, Customer
 from services.channels.connections import ChannelKeys, Network, credentials
 from services.checkout.pricing.money import to_minor
 from services.errors import DomainError, InvalidInput, Unauthorized
@@ -203,12 +203,13 @@ async def _items(
     known: dict[str, str] = {}
     if tiktok_ids:
         rows = await session.execute(
-            select(TikTokShopProduct.tiktok_product_id, TikTokShopProduct.product_id).where(
-                TikTokShopProduct.store_id == store_id,
-                TikTokShopProduct.tiktok_product_id.in_(tiktok_ids),
+            select(CatalogSyncItem.remote_id, CatalogSyncItem.product_id).where(
+                CatalogSyncItem.store_id == store_id,
+                CatalogSyncItem.network == "tiktok_shop",
+                CatalogSyncItem.remote_id.in_(tiktok_ids),
             )
         )
-        known = {str(r.tiktok_product_id): r.product_id for r in rows}
+        known = {str(r.remote_id): r.product_id for r in rows}
     units: Counter[tuple[str, str | None, int]] = Counter()
     for line in lines:
         sku = str(line.get("seller_sku") or "") or None

@@ -8,7 +8,7 @@ import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.channels.tiktok_catalog import mark_dirty
+from services.channels.catalog_sync import mark_dirty
 from services.errors import InvalidInput
 from services.events.projections import apply_projections
 from services.events.types import (

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api.main import create_app
 from config import Settings
-from models import Event, TikTokShopProduct
+from models import CatalogSyncItem, Event
 from models.database import SessionMaker
 from services.channels.connections import ChannelKeys
 from services.channels.tiktok_catalog import sync_once
@@ -164,10 +164,10 @@ def product(product_id: str, title: str = "Linen shirt", **extra: Any) -> dict[s
     return event("product.upserted", data)
 
 
-async def rows(sessionmaker: SessionMaker, store_id: str) -> dict[str, TikTokShopProduct]:
+async def rows(sessionmaker: SessionMaker, store_id: str) -> dict[str, CatalogSyncItem]:
     async with sessionmaker() as session:
         found = await session.scalars(
-            select(TikTokShopProduct).where(TikTokShopProduct.store_id == store_id)
+            select(CatalogSyncItem).where(CatalogSyncItem.store_id == store_id)
         )
         return {r.product_id: r for r in found}
 
@@ -200,7 +200,7 @@ async def test_the_catalog_sync_pushes_signed_products_and_keeps_failures_dirty(
     wait = await sync_once(sessionmaker, store.id, keys)
     assert wait is not None and wait > 0
     marked = await rows(sessionmaker, store.id)
-    assert all(r.dirty and r.tiktok_product_id is None for r in marked.values())
+    assert all(r.dirty and r.remote_id is None for r in marked.values())
     assert "503" in (marked["p_1"].last_error or "")
     listed = (await direct.get("/v1/channels", headers=store.auth())).json()["items"]
     assert next(c for c in listed if c["network"] == "tiktok_shop")["state"] == "error"
@@ -209,10 +209,8 @@ async def test_the_catalog_sync_pushes_signed_products_and_keeps_failures_dirty(
     await due_now(sessionmaker, store.id)
     assert await sync_once(sessionmaker, store.id, keys) is None
     pushed = await rows(sessionmaker, store.id)
-    assert all(
-        not r.dirty and r.tiktok_product_id and r.last_error is None for r in pushed.values()
-    )
-    shirt = fake.products[pushed["p_1"].tiktok_product_id or ""]
+    assert all(not r.dirty and r.remote_id and r.last_error is None for r in pushed.values())
+    shirt = fake.products[pushed["p_1"].remote_id or ""]
     assert [
         (s["seller_sku"], s["price"]["amount"], s["inventory"][0]["quantity"])
         for s in shirt["skus"]
@@ -227,7 +225,7 @@ async def test_the_catalog_sync_pushes_signed_products_and_keeps_failures_dirty(
     assert wait is not None and 0 < wait <= 60
     await due_now(sessionmaker, store.id)
     assert await sync_once(sessionmaker, store.id, keys) is None
-    assert fake.products[pushed["p_1"].tiktok_product_id or ""]["title"] == "Linen shirt, blue"
+    assert fake.products[pushed["p_1"].remote_id or ""]["title"] == "Linen shirt, blue"
     # TikTok refuses a product: kept dirty with TikTok's reason.
     fake.refusal = (12052700, "category is required")
     batch = {"events": [product("p_3", title="Sock")]}
@@ -241,7 +239,7 @@ async def test_the_catalog_sync_pushes_signed_products_and_keeps_failures_dirty(
     await direct.post("/v1/events", json={"events": [deleted]}, headers=store.auth())
     await due_now(sessionmaker, store.id)
     assert await sync_once(sessionmaker, store.id, keys) is None
-    assert fake.deactivated == [pushed["p_2"].tiktok_product_id]
+    assert fake.deactivated == [pushed["p_2"].remote_id]
 
 
 async def due_now(sessionmaker: SessionMaker, store_id: str) -> None:
@@ -252,7 +250,7 @@ async def due_now(sessionmaker: SessionMaker, store_id: str) -> None:
 
     async with sessionmaker.begin() as session:
         await session.execute(
-            update(TikTokShopProduct)
-            .where(TikTokShopProduct.store_id == store_id)
+            update(CatalogSyncItem)
+            .where(CatalogSyncItem.store_id == store_id)
             .values(due_at=datetime.now(UTC), attempted_at=None)
         )

@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 from api.main import create_app
 from catalog_outbox import CatalogOutbox
 from config import Settings
-from models import TikTokShopProduct
+from models import CatalogSyncItem
 from models.database import SessionMaker
 from relay import Relay
 from services.messaging.templates import TemplateRenderer
@@ -88,6 +88,6 @@ async def test_a_product_change_is_pushed_by_the_stores_sync_run(
         await finish(temporal_env, handle)  # nothing left dirty: the run ends
         await started_runs.end_all(temporal_env.client)
     async with sessionmaker() as session:
-        row = await session.get(TikTokShopProduct, (store.id, "p_1"))
-    assert row is not None and not row.dirty and row.tiktok_product_id is not None
+        row = await session.get(CatalogSyncItem, (store.id, "tiktok_shop", "p_1"))
+    assert row is not None and not row.dirty and row.remote_id is not None
     assert [p["title"] for p in fake.products.values()] == ["Linen shirt"]
