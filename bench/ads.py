@@ -34,7 +34,7 @@ PLACEMENTS = ["homepage_hero", "category_banner", "product_page", "checkout_upse
 DEVICES = ["mobile", "desktop", "tablet"]
 CAMPAIGNS, VISITORS = 100, 2000
 SERVE_P95_MS, EVENTS_PER_SECOND = 10.0, 2000.0
-BATCH = 50  # a storefront beacon's events per request
+BATCH = 48  # a storefront beacon's events per request (16 ads, 3 events each)
 
 
 def campaign_body(k: int, rng: random.Random) -> dict[str, Any]:
@@ -118,10 +118,10 @@ def ms(values: list[float], p: float) -> float:
     return percentile([v * 1000 for v in values], p)
 
 
-async def main(rate: float, seconds: float, clients: int, workers: int = 2) -> Report:
+async def main(rate: float, seconds: float, clients: int, workers: int = 1) -> Report:
     report = Report(name="ads", title=f"On-site ads: {CAMPAIGNS} live campaigns, {rate:.0f} req/s")
     report.notes += [
-        f"api: uvicorn, {workers} worker processes (one per core), 127.0.0.1; embedded "
+        f"api: uvicorn, {workers} worker process(es), 127.0.0.1; embedded "
         "PostgreSQL; secret key "
         "(the storefront routes take either key; the lookup costs the same)",
         f"serving: open-loop at {rate:.0f} req/s for {seconds:.0f} s, {VISITORS} visitors, "
@@ -173,8 +173,8 @@ async def main(rate: float, seconds: float, clients: int, workers: int = 2) -> R
         singles, batched = tokens[::2], tokens[1::2]
         jobs = [(t, "impression") for t in singles]
         jobs += [(t, "impression") for t in singles] + [(t, "click") for t in singles]
-        beacon = [(t, "impression") for t in batched]
-        beacon += [(t, "impression") for t in batched] + [(t, "click") for t in batched]
+        # A beacon carries a page's events in order: each ad's impression, a repeat, its click.
+        beacon = [(t, kind) for t in batched for kind in ("impression", "impression", "click")]
         batches = [beacon[i : i + BATCH] for i in range(0, len(beacon), BATCH)]
 
         async def post_event(job: tuple[str, str]) -> httpx.Response:
@@ -262,7 +262,7 @@ def cli() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
     stop_on_sigterm()
     seconds = 5.0 if args.quick else args.seconds
