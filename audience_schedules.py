@@ -2,7 +2,6 @@
 run at once). The request is the audience row itself (`schedule_synced_at` is None until done),
 so an audience created while Temporal is down gets its schedule when Temporal is back."""
 
-import asyncio
 import contextlib
 import logging
 from datetime import timedelta
@@ -18,7 +17,7 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from flow_contract import ProgramKind
-from models.database import SessionMaker
+from rounds import Rounds
 from services.channels.audiences import claim_unscheduled, mark_scheduled
 from workflows.audiences import AudienceSyncInput, AudienceSyncWorkflow
 from workflows.search_attributes import FLOW_KIND, STORE_ID
@@ -56,23 +55,10 @@ async def ensure_schedule(client: Client, store_id: str, audience_id: str, task_
         await client.create_schedule(schedule_id(audience_id), schedule, trigger_immediately=True)
 
 
-class AudienceScheduler:
-    def __init__(
-        self,
-        sessionmaker: SessionMaker,
-        client: Client,
-        *,
-        task_queue: str,
-        batch_size: int = 50,
-        poll_seconds: float = 5.0,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._client = client
-        self._task_queue = task_queue
-        self._batch_size = batch_size
-        self._poll_seconds = poll_seconds
+class AudienceScheduler(Rounds):
+    name = "audience schedule round"
 
-    async def sync_once(self) -> int:
+    async def dispatch_once(self) -> int:
         """Create the schedules asked for; the first failure ends the round."""
         async with self._sessionmaker.begin() as session:
             audiences = await claim_unscheduled(session, self._batch_size)
@@ -86,11 +72,3 @@ class AudienceScheduler:
                 done.append(audience_id)
             await mark_scheduled(session, done)
         return len(done)
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.sync_once()
-            except Exception:
-                log.exception("audience schedule round failed")
-            await asyncio.sleep(self._poll_seconds)

@@ -3,15 +3,12 @@ its products changed. The dirty rows are the outbox (services/channels/catalog_s
 accepted while Temporal is down wakes its run when Temporal is back. Signal-with-start: a run
 that is there gets a signal, a store without one gets a new run."""
 
-import asyncio
 import logging
-from collections.abc import Collection
 
-from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from activities.catalog_sync import CatalogSyncInput
-from models.database import SessionMaker
+from rounds import Rounds
 from services.channels.catalog_sync import claim_unsignalled
 from workflows.catalog_sync import CatalogSyncWorkflow
 from workflows.search_attributes import FLOW_KIND, STORE_ID
@@ -23,24 +20,10 @@ def workflow_id(store_id: str, network: str) -> str:
     return f"catalog-sync:{store_id}:{network}"
 
 
-class CatalogOutbox:
-    def __init__(
-        self,
-        sessionmaker: SessionMaker,
-        client: Client,
-        *,
-        task_queue: str,
-        poll_seconds: float = 1.0,
-        stores: Collection[str] | None = None,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._client = client
-        self._task_queue = task_queue
-        self._poll_seconds = poll_seconds
-        # None: every store's (production); a test scopes its outbox to its own store.
-        self._stores = stores
+class CatalogOutbox(Rounds):
+    name = "catalog outbox round"
 
-    async def wake_runs(self) -> int:
+    async def dispatch_once(self) -> int:
         """Start or signal the run of every store with news; a failure rolls the claim back."""
         async with self._sessionmaker.begin() as session:
             runs = await claim_unsignalled(session, self._stores)
@@ -59,11 +42,3 @@ class CatalogOutbox:
                     ),
                 )
         return len(runs)
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.wake_runs()
-            except Exception:
-                log.warning("catalog outbox: waking runs failed, retrying", exc_info=True)
-            await asyncio.sleep(self._poll_seconds)

@@ -2,18 +2,15 @@
 outbox: a deal accepted while Temporal is down gets its run when Temporal is back), and wakes
 the runs of deals with news (`wake_pending`) with one signal per deal per round."""
 
-import asyncio
 import logging
-from collections.abc import Collection
 from datetime import UTC, datetime
 
-from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from flow_contract import ProgramKind
-from models.database import SessionMaker
+from rounds import Rounds
 from services.growth.deal_runs import claim_unstarted, mark_started, rewake, take_wakes
 from workflows.group_deal import GroupDealInput, GroupDealWorkflow
 from workflows.search_attributes import FLOW_KIND, STORE_ID
@@ -25,24 +22,8 @@ def workflow_id(store_id: str, deal_id: str) -> str:
     return f"deal:{store_id}:{deal_id}"
 
 
-class DealOutbox:
-    def __init__(
-        self,
-        sessionmaker: SessionMaker,
-        client: Client,
-        *,
-        task_queue: str,
-        batch_size: int = 100,
-        poll_seconds: float = 1.0,
-        stores: Collection[str] | None = None,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._client = client
-        self._task_queue = task_queue
-        self._batch_size = batch_size
-        self._poll_seconds = poll_seconds
-        # None: every store's (production); a test scopes its outbox to its own store.
-        self._stores = stores
+class DealOutbox(Rounds):
+    name = "deal outbox round"
 
     async def start_runs(self) -> int:
         """Start the runs of deals that have none yet; the first failure ends the batch."""
@@ -98,14 +79,3 @@ class DealOutbox:
 
     async def dispatch_once(self) -> int:
         return await self.start_runs() + await self.wake_runs()
-
-    async def run(self) -> None:
-        """Until cancelled: a round, then another every `poll_seconds`."""
-        while True:
-            try:
-                done = await self.dispatch_once()
-            except Exception:
-                log.exception("deal outbox round failed")
-                done = 0
-            if done < self._batch_size:
-                await asyncio.sleep(self._poll_seconds)

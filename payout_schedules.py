@@ -3,9 +3,7 @@ Temporal once the store has an automatic affiliate. The request is a row the api
 affiliate's transaction (`affiliate_payout_schedules`), so an affiliate saved while Temporal is
 down gets its schedule when Temporal is back."""
 
-import asyncio
 import logging
-from collections.abc import Collection
 from datetime import timedelta
 
 from temporalio.client import (
@@ -21,7 +19,7 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from flow_contract import ProgramKind
-from models.database import SessionMaker
+from rounds import Rounds
 from services.growth.payouts import claim_unsynced_schedules, mark_schedules_synced
 from workflows.affiliate_payouts import AffiliatePayoutWorkflow, PayoutRunInput
 from workflows.search_attributes import FLOW_KIND, STORE_ID
@@ -66,26 +64,10 @@ async def ensure_schedule(client: Client, store_id: str, task_queue: str) -> Non
         await client.get_schedule_handle(schedule_id(store_id)).update(replace)
 
 
-class PayoutScheduler:
-    def __init__(
-        self,
-        sessionmaker: SessionMaker,
-        client: Client,
-        *,
-        task_queue: str,
-        batch_size: int = 50,
-        poll_seconds: float = 5.0,
-        stores: Collection[str] | None = None,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._client = client
-        self._task_queue = task_queue
-        self._batch_size = batch_size
-        self._poll_seconds = poll_seconds
-        # None: every store's (production); a test scopes it to its own store.
-        self._stores = stores
+class PayoutScheduler(Rounds):
+    name = "payout schedule round"
 
-    async def sync_once(self) -> int:
+    async def dispatch_once(self) -> int:
         """Create or update the schedules asked for; the first failure ends the round."""
         async with self._sessionmaker.begin() as session:
             stores = await claim_unsynced_schedules(session, self._batch_size, self._stores)
@@ -99,11 +81,3 @@ class PayoutScheduler:
                 done.append(store_id)
             await mark_schedules_synced(session, done)
         return len(done)
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.sync_once()
-            except Exception:
-                log.exception("payout schedule round failed")
-            await asyncio.sleep(self._poll_seconds)

@@ -2,16 +2,13 @@
 its reward (the link row is the outbox: a link that qualified while Temporal was down gets its
 run when Temporal is back). One run per link, so the reward is granted once."""
 
-import asyncio
 import logging
-from collections.abc import Collection
 
-from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from flow_contract import ProgramKind, SharingRewardInput
-from models.database import SessionMaker
+from rounds import Rounds
 from services.growth.sharing import claim_qualified, mark_started
 from workflows.program_rewards import SharingRewardWorkflow
 from workflows.search_attributes import CUSTOMER_ID, FLOW_KIND, STORE_ID
@@ -23,24 +20,8 @@ def workflow_id(store_id: str, link_id: str) -> str:
     return f"sharing:{store_id}:{link_id}"
 
 
-class RewardOutbox:
-    def __init__(
-        self,
-        sessionmaker: SessionMaker,
-        client: Client,
-        *,
-        task_queue: str,
-        batch_size: int = 100,
-        poll_seconds: float = 1.0,
-        # None: every store's (production); a test scopes its outbox to its own store.
-        stores: Collection[str] | None = None,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._client = client
-        self._task_queue = task_queue
-        self._batch_size = batch_size
-        self._poll_seconds = poll_seconds
-        self._stores = stores
+class RewardOutbox(Rounds):
+    name = "reward outbox round"
 
     async def dispatch_once(self) -> int:
         """Start the runs of qualified links that have none yet; the first failure ends the
@@ -72,14 +53,3 @@ class RewardOutbox:
                 started.append(row)
             mark_started(started)
         return len(started)
-
-    async def run(self) -> None:
-        """Until cancelled: a round, then another every `poll_seconds`."""
-        while True:
-            try:
-                done = await self.dispatch_once()
-            except Exception:
-                log.exception("reward outbox round failed")
-                done = 0
-            if done < self._batch_size:
-                await asyncio.sleep(self._poll_seconds)

@@ -231,14 +231,18 @@ async def run_worker(settings: Settings) -> None:
         task_queue=settings.task_queue,
         poll_seconds=settings.relay_poll_seconds,
     )
-    payout_scheduler = PayoutScheduler(sessionmaker, client, task_queue=settings.task_queue)
+    payout_scheduler = PayoutScheduler(
+        sessionmaker, client, task_queue=settings.task_queue, batch_size=50, poll_seconds=5.0
+    )
     reward_outbox = RewardOutbox(
         sessionmaker,
         client,
         task_queue=settings.task_queue,
         poll_seconds=settings.relay_poll_seconds,
     )
-    audience_scheduler = AudienceScheduler(sessionmaker, client, task_queue=settings.task_queue)
+    audience_scheduler = AudienceScheduler(
+        sessionmaker, client, task_queue=settings.task_queue, batch_size=50, poll_seconds=5.0
+    )
     log.info("worker started", extra={"task_queue": settings.task_queue})
     try:
         async with worker, asyncio.TaskGroup() as tasks:

@@ -20,6 +20,7 @@ OURS = {
     "reward_outbox",
     "catalog_outbox",
     "audience_schedules",
+    "rounds",
     "worker",
     "cli",
     "config",
@@ -54,6 +55,7 @@ PROCESSES = {
     "payout_schedules",
     "catalog_outbox",
     "audience_schedules",
+    "rounds",
     "worker",
     "cli",
 }

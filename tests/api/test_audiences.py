@@ -314,7 +314,7 @@ async def test_an_audience_asks_for_its_six_hourly_sync_schedule(
     schedule starts is run directly above."""
     audience = await create(api, store, {"cart_abandoned": True})
     scheduler = AudienceScheduler(sessionmaker, temporal_env.client, task_queue=worker.task_queue)
-    assert await scheduler.sync_once() == 0  # refused by this server: tried again later
+    assert await scheduler.dispatch_once() == 0  # refused by this server: tried again later
     async with sessionmaker() as session:
         row = await session.get(Audience, audience)
         assert row is not None and row.schedule_synced_at is None

@@ -158,7 +158,7 @@ async def test_an_automatic_affiliate_asks_for_its_stores_weekly_schedule(
     scheduler = PayoutScheduler(
         sessionmaker, temporal_env.client, task_queue=worker.task_queue, stores=[store.id]
     )
-    assert await scheduler.sync_once() == 0  # refused by this server: tried again later
+    assert await scheduler.dispatch_once() == 0  # refused by this server: tried again later
     async with sessionmaker() as session:
         row = await session.get(PayoutSchedule, store.id)
         assert row is not None and row.synced_at is None

@@ -55,8 +55,8 @@ async def test_a_product_change_is_pushed_to_each_network_by_its_own_run(
             sessionmaker, temporal_env.client, task_queue=own.task_queue, stores=[store.id]
         )
         await post(direct, store, product("p_1"))
-        assert await outbox.wake_runs() == 2
-        assert await outbox.wake_runs() == 0
+        assert await outbox.dispatch_once() == 2
+        assert await outbox.dispatch_once() == 0
         for network in ("merchant_center", "meta"):
             handle = temporal_env.client.get_workflow_handle(f"catalog-sync:{store.id}:{network}")
             await finish(temporal_env, handle)

@@ -59,8 +59,8 @@ async def test_the_weekly_schedule_is_created_and_its_run_pays_out(
     await approve_now(sessionmaker, store, "o_1")  # what the commission run does after its hold
 
     scheduler = PayoutScheduler(sessionmaker, client, task_queue=own.task_queue, stores=[store.id])
-    assert await scheduler.sync_once() == 1
-    assert await scheduler.sync_once() == 0  # created once; asked again only when it changes
+    assert await scheduler.dispatch_once() == 1
+    assert await scheduler.dispatch_once() == 0  # created once; asked again only when it changes
     handle = client.get_schedule_handle(schedule_id(store.id))
     described = await handle.describe()
     assert [i.every for i in described.schedule.spec.intervals] == [timedelta(days=7)]

@@ -82,8 +82,8 @@ async def test_a_product_change_is_pushed_by_the_stores_sync_run(
             sessionmaker, temporal_env.client, task_queue=own.task_queue, stores=[store.id]
         )
         await post(direct, store, product())
-        assert await outbox.wake_runs() == 1
-        assert await outbox.wake_runs() == 0  # woken once per change
+        assert await outbox.dispatch_once() == 1
+        assert await outbox.dispatch_once() == 0  # woken once per change
         handle = temporal_env.client.get_workflow_handle(f"catalog-sync:{store.id}:tiktok_shop")
         await finish(temporal_env, handle)  # nothing left dirty: the run ends
         await started_runs.end_all(temporal_env.client)
