@@ -63,9 +63,10 @@ async def record_ad_event(body: AdEventIn, session: SessionDep, caller: AnyKey) 
 async def record_ad_events(
     body: AdEventBatchIn, session: SessionDep, caller: AnyKey
 ) -> AdEventBatchOut:
-    """Up to 100 impressions and clicks at once (a storefront's beacon), counted in order, each
-    as `POST /v1/storefront/ad-events` counts it; an event that cannot be counted says why in
-    its result and the others still count."""
+    """Up to 100 impressions and clicks at once (a storefront's beacon), in three statements:
+    each token and type counted once (its first occurrence says `counted`), the batch's
+    impressions before its clicks; an event that cannot be counted says why in its result and
+    the others still count."""
     pairs = [(e.impression_token, e.type) for e in body.events]
     results = await events.record_events(session, caller.store_id, pairs)
     return AdEventBatchOut(

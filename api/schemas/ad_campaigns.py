@@ -135,8 +135,8 @@ class AdEventOut(BaseModel):
 
 
 class AdEventBatchIn(BaseModel):
-    """What a storefront's beacon sends: the events it collected, counted in order (so an
-    impression and its click can come in one batch)."""
+    """What a storefront's beacon sends: the events it collected (an impression and its click
+    can come in one batch: the impressions are recorded first)."""
 
     model_config = ConfigDict(extra="forbid")
 

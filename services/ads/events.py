@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AdImpression
-from services.errors import Conflict, DomainError, NotFound
+from services.errors import Conflict, NotFound
 
 
 class ImpressionNotRecorded(Conflict):
@@ -48,12 +48,62 @@ async def record_event(session: AsyncSession, store_id: str, token: str, kind: s
 async def record_events(
     session: AsyncSession, store_id: str, events: Sequence[tuple[str, str]]
 ) -> list[tuple[bool, str | None]]:
-    """A beacon's batch of (token, kind), in order: each counted as `record_event` counts it,
-    or refused with its error code; a refused event changes nothing, so the others stand."""
+    """A beacon's batch of (token, kind) in three statements, whatever its size: the
+    impressions are recorded first, then the clicks (a click in the same batch as its
+    impression counts), each token and kind once (its first occurrence says `counted`); an
+    event that cannot be counted gets its error code and changes nothing, so the others stand."""
+    now = datetime.now(UTC)
+    row = AdImpression
+    wanted = {kind: sorted({t for t, k in events if k == kind}) for kind in ("impression", "click")}
+    counted: set[tuple[str, str]] = set()
+    if wanted["impression"]:
+        done = await session.scalars(
+            update(row)
+            .where(
+                row.store_id == store_id,
+                row.token.in_(wanted["impression"]),
+                row.impressed_at.is_(None),
+            )
+            .values(impressed_at=now)
+            .returning(row.token)
+            .execution_options(synchronize_session=False)
+        )
+        counted |= {(t, "impression") for t in done}
+    if wanted["click"]:
+        done = await session.scalars(
+            update(row)
+            .where(
+                row.store_id == store_id,
+                row.token.in_(wanted["click"]),
+                row.clicked_at.is_(None),
+                row.impressed_at.is_not(None),
+            )
+            .values(clicked_at=now)
+            .returning(row.token)
+            .execution_options(synchronize_session=False)
+        )
+        counted |= {(t, "click") for t in done}
+    unsettled = sorted({t for t, k in events if (t, k) not in counted})
+    known: dict[str, bool] = {}
+    if unsettled:
+        found = await session.execute(
+            select(row.token, row.impressed_at).where(
+                row.store_id == store_id, row.token.in_(unsettled)
+            )
+        )
+        known = {token: impressed is not None for token, impressed in found.tuples()}
     results: list[tuple[bool, str | None]] = []
+    first = set(counted)
     for token, kind in events:
-        try:
-            results.append((await record_event(session, store_id, token, kind), None))
-        except DomainError as exc:
-            results.append((False, exc.code))
+        if (token, kind) in first:
+            first.discard((token, kind))  # its first occurrence counts
+            results.append((True, None))
+        elif (token, kind) in counted:
+            results.append((False, None))  # a repeat within the batch
+        elif token not in known:
+            results.append((False, "impression_not_found"))
+        elif kind == "click" and not known[token]:
+            results.append((False, ImpressionNotRecorded.code))
+        else:
+            results.append((False, None))  # counted before
     return results
