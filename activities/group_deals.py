@@ -1,23 +1,19 @@
 """The activities of `GroupDealWorkflow`: bring the deal up to date in one transaction, and
 hand the participants' notices to the providers."""
 
-import logging
 from dataclasses import dataclass
 
 from temporalio import activity
 
+from activities.notices import hand_over
 from integrations.messaging import (
-    AmbiguousSendError,
     MessageProvider,
-    PermanentSendError,
-    TransientSendError,
 )
 from models.database import SessionMaker
-from services.growth.deal_notices import claim_notices, release_notice
+from services.growth.deal_notices import DealNotice, claim_notices, release_notice
 from services.growth.deal_runs import settle
 from services.stores.settings import StoreDefaults
 
-log = logging.getLogger("shopstar.deals")
 NOTICE_BATCH = 100
 
 
@@ -70,20 +66,11 @@ class GroupDealActivities:
             if not notices:
                 return sent
             for i, notice in enumerate(notices):
-                try:
-                    await self._provider.send(notice.message)
-                    sent += 1
-                except TransientSendError:
+
+                async def release(waiting: list[DealNotice] = notices[i:]) -> None:
                     async with self._sessionmaker.begin() as session:
-                        for waiting in notices[i:]:
-                            await release_notice(session, waiting.participant_id)
-                    raise
-                except (PermanentSendError, AmbiguousSendError) as exc:
-                    log.warning(
-                        "deal notice not confirmed",
-                        extra={
-                            "participant_id": notice.participant_id,
-                            "error": type(exc).__name__,
-                        },
-                    )
+                        for left in waiting:
+                            await release_notice(session, left.participant_id)
+
+                sent += await hand_over(self._provider, notice.message, release)
             activity.heartbeat(sent)

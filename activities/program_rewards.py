@@ -5,8 +5,9 @@ from dataclasses import dataclass
 
 from temporalio import activity
 
+from activities.notices import hand_over
 from flow_contract import ReferralRecorded, ReferralRewardInput, RewardSettled, SharingRewardInput
-from integrations.messaging import MessageProvider, TransientSendError
+from integrations.messaging import MessageProvider
 from models.database import SessionMaker
 from services.growth import referrals, sharing
 from services.growth.referral_notices import claim_referral_notice, release_referral_notice
@@ -47,15 +48,12 @@ class ProgramRewardActivities:
             )
         if message is None:
             return False
-        try:
-            await self._provider.send(message)
-        except TransientSendError:
+
+        async def release() -> None:
             async with self._sessionmaker.begin() as session:
                 await release_referral_notice(session, req.referral_id)
-            raise
-        except Exception:  # refused, or maybe taken: never sent twice
-            return False
-        return True
+
+        return await hand_over(self._provider, message, release)
 
     @activity.defn
     async def settle_share_reward(self, inp: SharingRewardInput) -> RewardSettled:

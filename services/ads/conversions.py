@@ -53,15 +53,13 @@ async def record_ad_conversion(
     store_id: str,
     *,
     order_id: str,
-    visitor_id: str | None,
+    click: AdClick | None,
     placed_at: datetime,
     revenue: int,
     currency: str,
 ) -> None:
-    """Credit a newly placed order to the visitor's last ad click, once per order."""
-    if not visitor_id:
-        return
-    click = await last_ad_click(session, store_id, visitor_id, placed_at)
+    """Credit a newly placed order to the ad click that brought it (`last_ad_click`, found once
+    by the order's attribution), once per order."""
     if click is None:
         return
     await session.execute(

@@ -97,8 +97,9 @@ async def _ad_click(
 
 async def attribute_placed_order(
     session: AsyncSession, store_id: str, order: OrderPlaced, placed_at: datetime
-) -> None:
-    """Called once per order, when its `order.placed` is first projected."""
+) -> AdClick | None:
+    """Called once per order, when its `order.placed` is first projected; answers the ad click
+    it credited (the ads report credits the same one)."""
     given = order.attribution
     if given and given.visitor_id:
         visitor_ids = [given.visitor_id]
@@ -159,6 +160,7 @@ async def attribute_placed_order(
         )
         .on_conflict_do_nothing()
     )
+    return click
 
 
 async def order_attribution(

@@ -275,17 +275,18 @@ async def _place_orders(session: AsyncSession, store_id: str, events: list[Valid
         placed.discard(data.order_id)  # a second event of the same order adds nothing
         attribution = data.attribution.model_dump(exclude_none=True) if data.attribution else {}
         # Once per order: touches, the flow message, the ad click and the programs.
-        await attribute_placed_order(session, store_id, data, event.occurred_at)
+        click = await attribute_placed_order(session, store_id, data, event.occurred_at)
         await attribute_affiliate(session, store_id, data, event.occurred_at)
-        await record_ad_conversion(
-            session,
-            store_id,
-            order_id=data.order_id,
-            visitor_id=attribution.get("visitor_id"),
-            placed_at=event.occurred_at,
-            revenue=data.total,
-            currency=data.currency,
-        )
+        if attribution.get("visitor_id"):  # the ads report: clicks of the visitor the order names
+            await record_ad_conversion(
+                session,
+                store_id,
+                order_id=data.order_id,
+                click=click,
+                placed_at=event.occurred_at,
+                revenue=data.total,
+                currency=data.currency,
+            )
         if token := attribution.get("share_token"):
             await sharing.attribute_order(
                 session, store_id, data.customer_id, token, event.occurred_at
