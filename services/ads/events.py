@@ -1,6 +1,7 @@
-"""Impressions and clicks the storefront reports with a served ad's token. Each is one
-conditional UPDATE of the served row (`... IS NULL`), so a repeat or a concurrent duplicate is
-counted once; a click counts only once the impression is recorded."""
+"""Impressions and clicks the storefront reports with a served ad's token, one or a beacon's
+batch at a time. Each kind is one conditional UPDATE of the served rows (`... IS NULL`), so a
+repeat or a concurrent duplicate is counted once; a click counts only once the impression is
+recorded."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -10,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AdImpression
 from services.errors import Conflict, NotFound
+
+NOT_FOUND = "impression_not_found"
 
 
 class ImpressionNotRecorded(Conflict):
@@ -21,28 +24,12 @@ class ImpressionNotRecorded(Conflict):
 async def record_event(session: AsyncSession, store_id: str, token: str, kind: str) -> bool:
     """True when counted now, False when this token's event of this kind was counted before.
     Another store's token is unknown here (404)."""
-    now = datetime.now(UTC)
-    row = AdImpression
-    mine = (row.token == token, row.store_id == store_id)
-    if kind == "impression":
-        counted = update(row).where(*mine, row.impressed_at.is_(None)).values(impressed_at=now)
-    else:
-        counted = (
-            update(row)
-            .where(*mine, row.clicked_at.is_(None), row.impressed_at.is_not(None))
-            .values(clicked_at=now)
-        )
-    done = await session.scalar(
-        counted.returning(row.id).execution_options(synchronize_session=False)
-    )
-    if done is not None:
-        return True
-    found = (await session.execute(select(row.impressed_at).where(*mine))).first()
-    if found is None:
-        raise NotFound("no ad was served with this token", code="impression_not_found")
-    if kind == "click" and found.impressed_at is None:
+    ((counted, error),) = await record_events(session, store_id, [(token, kind)])
+    if error == NOT_FOUND:
+        raise NotFound("no ad was served with this token", code=NOT_FOUND)
+    if error is not None:
         raise ImpressionNotRecorded("report the impression before the click")
-    return False
+    return counted
 
 
 async def record_events(
@@ -101,7 +88,7 @@ async def record_events(
         elif (token, kind) in counted:
             results.append((False, None))  # a repeat within the batch
         elif token not in known:
-            results.append((False, "impression_not_found"))
+            results.append((False, NOT_FOUND))
         elif kind == "click" and not known[token]:
             results.append((False, ImpressionNotRecorded.code))
         else:
