@@ -130,6 +130,10 @@ async def _check_input(request: Request) -> None:
 
 
 class GuardedRoute(APIRoute):
+    # False: the request is one transaction. True: each statement commits on its own (no BEGIN
+    # and COMMIT round trips), for hot routes whose writes are each one statement or idempotent.
+    autocommit = False
+
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         self.access = access_of(get_dependant(path=path, call=endpoint))
         responses = {**_standard_responses(path, self.access), **(kwargs.get("responses") or {})}
@@ -143,12 +147,13 @@ class GuardedRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         access, limited = self.access, self.path not in UNLIMITED_PATHS
+        maker = "autocommit_sessionmaker" if self.autocommit else "sessionmaker"
 
         async def guarded(request: Request) -> Response:
             # One transaction per request, opened here so that the key lookup uses it too:
             # committed when the route returns (before the response is sent, so a 2xx means
             # stored), rolled back on any error. It connects only when first used.
-            sessionmaker: SessionMaker = request.app.state.sessionmaker
+            sessionmaker: SessionMaker = getattr(request.app.state, maker)
             async with sessionmaker.begin() as session:
                 request.state.session = session
                 await _authenticate(request, access, limited)
@@ -158,6 +163,11 @@ class GuardedRoute(APIRoute):
         return guarded
 
 
-def guarded_router(**kwargs: Any) -> APIRouter:
-    """The only way routes are made: every route is authenticated, limited and checked."""
-    return APIRouter(route_class=GuardedRoute, **kwargs)
+class AutocommitRoute(GuardedRoute):
+    autocommit = True
+
+
+def guarded_router(*, autocommit: bool = False, **kwargs: Any) -> APIRouter:
+    """The only way routes are made: every route is authenticated, limited and checked.
+    `autocommit`: the router's statements commit one by one (see `GuardedRoute.autocommit`)."""
+    return APIRouter(route_class=AutocommitRoute if autocommit else GuardedRoute, **kwargs)

@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.require_database_url())
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        app.state.autocommit_sessionmaker = create_sessionmaker(autocommit)
         yield
         await engine.dispose()
 
@@ -74,10 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_path={"/v1/events": settings.max_events_body_bytes},
     )
     app.add_middleware(SecurityHeaders)
+    # Routing tries the routes in order: the hot paths (storefront, checkout, intake) come first.
     for module in (
         health,
-        stores,
+        storefront_ads,
+        checkout,
         events,
+        stores,
         flows,
         flow_stats,
         messages,
@@ -89,7 +94,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store_credit,
         bundles,
         recommendations,
-        checkout,
         shopper_tokens,
         store_settings,
         webhooks,
@@ -99,7 +103,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         conversions,
         affiliates,
         ad_campaigns,
-        storefront_ads,
         programs,
         feeds,
         unsubscribe,

@@ -20,12 +20,15 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from bench.loadgen import Answer, LoadClient
 from bench.report import Report, percentile, publish, verdict
 from bench.stack import (
     BenchStore,
+    CpuMeter,
     api_process,
     bench_stack,
     create_store,
+    stack_processes,
     stop_on_sigterm,
 )
 
@@ -73,12 +76,12 @@ def campaign_body(k: int, rng: random.Random) -> dict[str, Any]:
 
 
 async def paced(
-    rate: float, seconds: float, send: Callable[[int], Awaitable[httpx.Response]]
-) -> tuple[list[float], list[httpx.Response]]:
+    rate: float, seconds: float, send: Callable[[int], Awaitable[Answer]]
+) -> tuple[list[float], list[Answer]]:
     """Open-loop: request i is sent at i / rate whatever the previous ones are doing, so a slow
     answer cannot slow the offered load down (no coordinated omission)."""
     latencies: list[float] = []
-    answers: list[httpx.Response] = []
+    answers: list[Answer] = []
 
     start = time.perf_counter()
 
@@ -99,7 +102,7 @@ async def paced(
 
 
 async def hammer(
-    clients: int, jobs: list[Any], call: Callable[[Any], Awaitable[httpx.Response]]
+    clients: int, jobs: list[Any], call: Callable[[Any], Awaitable[Answer]]
 ) -> tuple[float, list[int]]:
     """Every job through `clients` concurrent clients, as fast as they answer."""
     queue = iter(jobs)
@@ -112,6 +115,31 @@ async def hammer(
     began = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
     return time.perf_counter() - began, statuses
+
+
+class Phases:
+    """CPU of each process per phase, from /proc: what the api spends per request, whatever the
+    rest of the machine does."""
+
+    def __init__(self, roots: dict[str, int]) -> None:
+        self.roots = roots
+        self.cpu: dict[str, dict[str, float]] = {}
+        self.count: dict[str, int] = {}
+
+    async def run(self, name: str, count: int, phase: Awaitable[Any]) -> Any:
+        meter = CpuMeter(self.roots)
+        meter.start()
+        began = time.monotonic()
+        result = await phase
+        wall = time.monotonic() - began
+        self.cpu[name] = {k: v * wall / 100 for k, v in meter.percent().items()}
+        self.cpu[name]["wall"] = wall
+        self.count[name] = count
+        return result
+
+    def api_ms(self, name: str) -> float:
+        """Milliseconds of api CPU per request (or per event) of the phase."""
+        return 1000 * self.cpu[name]["api"] / max(self.count[name], 1)
 
 
 def ms(values: list[float], p: float) -> float:
@@ -158,15 +186,23 @@ async def main(rate: float, seconds: float, clients: int, workers: int = 1) -> R
                 "category_id": f"cat{r.randrange(20)}",
             }
 
-        async def serve(i: int) -> httpx.Response:
-            return await api.post("/v1/storefront/ads", json=ad_request(i), headers=store.headers)
+        # The measured traffic goes through the lean client (bench/loadgen.py): httpx's own CPU
+        # per request queued even /healthz for seconds at 200 requests/s on this machine.
+        load = LoadClient.for_url(api_child.base_url, store.headers)
+
+        async def serve(i: int) -> Answer:
+            return await load.post("/v1/storefront/ads", ad_request(i))
 
         # Warm up the connection pool and the api's code paths, then measure.
         await paced(50, 2, serve)
         console.print(f"healthz at {rate:.0f}/s for {seconds:.0f} s ...")
-        base_lat, _ = await paced(rate, seconds, lambda i: api.get("/healthz"))
+        phases = Phases(stack_processes(stack, api=api_child))
+        count = int(rate * seconds)
+        base_lat, _ = await phases.run(
+            "healthz paced", count, paced(rate, seconds, lambda i: load.get("/healthz"))
+        )
         console.print(f"serving at {rate:.0f}/s for {seconds:.0f} s ...")
-        serve_lat, served = await paced(rate, seconds, serve)
+        serve_lat, served = await phases.run("serve", count, paced(rate, seconds, serve))
         bad = [r.status_code for r in served if r.status_code not in (200, 204)]
         tokens = [r.json()["impression_token"] for r in served if r.status_code == 200]
         # Half the served ads report one request per event, the other half in beacon batches.
@@ -177,23 +213,28 @@ async def main(rate: float, seconds: float, clients: int, workers: int = 1) -> R
         beacon = [(t, kind) for t in batched for kind in ("impression", "impression", "click")]
         batches = [beacon[i : i + BATCH] for i in range(0, len(beacon), BATCH)]
 
-        async def post_event(job: tuple[str, str]) -> httpx.Response:
+        async def post_event(job: tuple[str, str]) -> Answer:
             body = {"impression_token": job[0], "type": job[1]}
-            return await api.post("/v1/storefront/ad-events", json=body, headers=store.headers)
+            return await load.post("/v1/storefront/ad-events", body)
 
         console.print(f"healthz x {len(jobs)} from {clients} clients ...")
-        base_seconds, _ = await hammer(clients, jobs, lambda job: api.get("/healthz"))
+        base_seconds, _ = await phases.run(
+            "healthz hammered", len(jobs), hammer(clients, jobs, lambda job: load.get("/healthz"))
+        )
         console.print(f"{len(jobs)} ad events from {clients} clients ...")
-        event_seconds, statuses = await hammer(clients, jobs, post_event)
+        event_seconds, statuses = await phases.run(
+            "single events", len(jobs), hammer(clients, jobs, post_event)
+        )
 
-        async def post_batch(batch: list[tuple[str, str]]) -> httpx.Response:
+        async def post_batch(batch: list[tuple[str, str]]) -> Answer:
             body = {"events": [{"impression_token": t, "type": k} for t, k in batch]}
-            return await api.post(
-                "/v1/storefront/ad-events/batch", json=body, headers=store.headers
-            )
+            return await load.post("/v1/storefront/ad-events/batch", body)
 
         console.print(f"{len(beacon)} ad events in batches of {BATCH} ...")
-        batch_seconds, batch_statuses = await hammer(clients, batches, post_batch)
+        batch_seconds, batch_statuses = await phases.run(
+            "batched events", len(beacon), hammer(clients, batches, post_batch)
+        )
+        load.close()
         counted = await stack.scalar(
             "SELECT count(*) FILTER (WHERE impressed_at IS NOT NULL) + "
             "count(*) FILTER (WHERE clicked_at IS NOT NULL) FROM ad_impressions"
@@ -226,6 +267,21 @@ async def main(rate: float, seconds: float, clients: int, workers: int = 1) -> R
         verdict(batch_rate >= EVENTS_PER_SECOND),
     )
     report.add(
+        "api CPU per request, ms: serve / healthz (paced)",
+        f"{phases.api_ms('serve'):.2f}",
+        f"{phases.api_ms('healthz paced'):.2f} (healthz)",
+    )
+    report.add(
+        "api CPU per event, ms: single / in batches",
+        f"{phases.api_ms('single events'):.2f} / {phases.api_ms('batched events'):.3f}",
+        f"{phases.api_ms('healthz hammered'):.2f} (healthz)",
+    )
+    for name, used in phases.cpu.items():
+        share = ", ".join(
+            f"{k} {100 * v / used['wall']:.0f}%" for k, v in used.items() if k != "wall"
+        )
+        report.notes.append(f"CPU in phase '{name}' ({used['wall']:.1f} s): {share}")
+    report.add(
         "ad event answers 202 (single / batch)",
         f"{statuses.count(202)} / {batch_statuses.count(202)}",
         f"{len(jobs)} / {len(batches)}",
@@ -252,6 +308,7 @@ async def main(rate: float, seconds: float, clients: int, workers: int = 1) -> R
         workers=workers,
         healthz_per_second=base_rate,
         load_average_at_end=os.getloadavg()[0],
+        cpu_seconds_per_phase=phases.cpu,
     )
     return report
 

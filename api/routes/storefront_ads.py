@@ -18,7 +18,9 @@ from api.schemas.ad_campaigns import (
 )
 from services.ads import events, serving
 
-router = guarded_router(tags=["storefront ads"], responses={401: ERROR_SCHEMA})
+# Serving writes the visitor's slot and the impression in one statement, and an event is an
+# idempotent conditional update: no request transaction (two round trips fewer per call).
+router = guarded_router(autocommit=True, tags=["storefront ads"], responses={401: ERROR_SCHEMA})
 
 
 @router.post(

@@ -6,10 +6,9 @@ recorded."""
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import AdImpression
+from models.database import driver_connection
 from services.errors import Conflict, NotFound
 
 NOT_FOUND = "impression_not_found"
@@ -19,6 +18,25 @@ class ImpressionNotRecorded(Conflict):
     """A click on an ad whose impression was never reported."""
 
     code = "impression_not_recorded"
+
+
+# Constant text, prepared once per connection: each kind is counted once per token, a click
+# only after its impression.
+_IMPRESSIONS = """
+    UPDATE ad_impressions SET impressed_at = %(now)s
+    WHERE store_id = %(store)s AND token = ANY(%(tokens)s::text[]) AND impressed_at IS NULL
+    RETURNING token
+"""
+_CLICKS = """
+    UPDATE ad_impressions SET clicked_at = %(now)s
+    WHERE store_id = %(store)s AND token = ANY(%(tokens)s::text[]) AND clicked_at IS NULL
+      AND impressed_at IS NOT NULL
+    RETURNING token
+"""
+_KNOWN = """
+    SELECT token, impressed_at IS NOT NULL FROM ad_impressions
+    WHERE store_id = %(store)s AND token = ANY(%(tokens)s::text[])
+"""
 
 
 async def record_event(session: AsyncSession, store_id: str, token: str, kind: str) -> bool:
@@ -40,45 +58,20 @@ async def record_events(
     impression counts), each token and kind once (its first occurrence says `counted`); an
     event that cannot be counted gets its error code and changes nothing, so the others stand."""
     now = datetime.now(UTC)
-    row = AdImpression
+    connection = await driver_connection(session)
     wanted = {kind: sorted({t for t, k in events if k == kind}) for kind in ("impression", "click")}
     counted: set[tuple[str, str]] = set()
-    if wanted["impression"]:
-        done = await session.scalars(
-            update(row)
-            .where(
-                row.store_id == store_id,
-                row.token.in_(wanted["impression"]),
-                row.impressed_at.is_(None),
-            )
-            .values(impressed_at=now)
-            .returning(row.token)
-            .execution_options(synchronize_session=False)
-        )
-        counted |= {(t, "impression") for t in done}
-    if wanted["click"]:
-        done = await session.scalars(
-            update(row)
-            .where(
-                row.store_id == store_id,
-                row.token.in_(wanted["click"]),
-                row.clicked_at.is_(None),
-                row.impressed_at.is_not(None),
-            )
-            .values(clicked_at=now)
-            .returning(row.token)
-            .execution_options(synchronize_session=False)
-        )
-        counted |= {(t, "click") for t in done}
+    for kind, statement in (("impression", _IMPRESSIONS), ("click", _CLICKS)):
+        if wanted[kind]:
+            params = {"store": store_id, "tokens": wanted[kind], "now": now}
+            done = await (await connection.execute(statement, params, prepare=True)).fetchall()
+            counted |= {(token, kind) for (token,) in done}
     unsettled = sorted({t for t, k in events if (t, k) not in counted})
     known: dict[str, bool] = {}
     if unsettled:
-        found = await session.execute(
-            select(row.token, row.impressed_at).where(
-                row.store_id == store_id, row.token.in_(unsettled)
-            )
-        )
-        known = {token: impressed is not None for token, impressed in found.tuples()}
+        params = {"store": store_id, "tokens": unsettled}
+        found = await (await connection.execute(_KNOWN, params, prepare=True)).fetchall()
+        known = {token: impressed for token, impressed in found}
     results: list[tuple[bool, str | None]] = []
     first = set(counted)
     for token, kind in events:

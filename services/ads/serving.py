@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import any_, case, exists, select, update
+from sqlalchemy import any_, exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AdAssignment, AdCampaign, AdImpression, Customer, Product
+from models.database import driver_connection
 from services.ads.bucketing import variant_index
 from services.ads.targeting import Visit, matches, needs_catalog, needs_customer, needs_history
 from services.ids import new_id
@@ -156,48 +157,102 @@ async def _visit(
     )
 
 
-async def take_slot(
-    session: AsyncSession, campaign: LiveCampaign, visitor_id: str, now: datetime
-) -> str | None:
-    """Count one serve against the visitor's frequency window and return their pinned variant,
-    or None when the cap is reached. The window starts at the first serve of it and lasts
-    `window_seconds`; a serve after it opens a new one."""
-    stmt = insert(AdAssignment).values(
-        campaign_id=campaign.id,
-        visitor_id=visitor_id,
-        store_id=campaign.store_id,
-        variant_key=assign_variant(campaign.id, visitor_id, campaign.variants),
-        assigned_at=now,
-        window_started_at=now,
-        window_count=1,
+# One round trip per serve: the visitor's slot on the campaign (the pinned row's frequency
+# window, counted only while it has room) and the impression served with it. The impression is
+# written only when the pinned variant still exists; `serve_ad` handles the rare other case.
+_SERVE = """
+    WITH slot AS (
+        INSERT INTO ad_assignments AS a (campaign_id, visitor_id, store_id, variant_key,
+                                         assigned_at, window_started_at, window_count)
+        VALUES (%(campaign)s, %(visitor)s, %(store)s, %(variant)s, %(now)s, %(now)s, 1)
+        ON CONFLICT (campaign_id, visitor_id) DO UPDATE SET
+            window_count = CASE WHEN a.window_started_at <= %(window_start)s::timestamptz
+                                THEN 1 ELSE a.window_count + 1 END,
+            window_started_at = CASE WHEN a.window_started_at <= %(window_start)s::timestamptz
+                                     THEN %(now)s::timestamptz ELSE a.window_started_at END
+        WHERE %(cap)s::integer IS NULL
+           OR a.window_started_at <= %(window_start)s::timestamptz
+           OR a.window_count < %(cap)s::integer
+        RETURNING a.variant_key
+    ), served AS (
+        INSERT INTO ad_impressions (id, store_id, token, campaign_id, variant_key, visitor_id,
+                                    placement, served_at)
+        SELECT %(impression)s, %(store)s, %(token)s, %(campaign)s, slot.variant_key,
+               %(visitor)s, %(placement)s, %(now)s
+        FROM slot WHERE slot.variant_key = ANY(%(variants)s::text[])
+        RETURNING 1
     )
-    row = AdAssignment
-    if campaign.cap_max_impressions is None or campaign.cap_window_seconds is None:
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[row.campaign_id, row.visitor_id],
-            set_={"window_count": row.window_count + 1},
+    SELECT slot.variant_key, EXISTS (SELECT FROM served) FROM slot
+"""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """The visitor's pinned variant, and whether the impression was written with it."""
+
+    variant_key: str
+    served: bool
+
+
+async def take_slot(
+    session: AsyncSession,
+    campaign: LiveCampaign,
+    request: AdRequest,
+    token: str,
+    now: datetime,
+) -> Slot | None:
+    """Count one serve against the visitor's frequency window and write the impression, or None
+    when the cap is reached. The window starts at the first serve of it and lasts
+    `window_seconds`; a serve after it opens a new one."""
+    capped = campaign.cap_max_impressions is not None and campaign.cap_window_seconds is not None
+    window = timedelta(seconds=campaign.cap_window_seconds or 0)
+    connection = await driver_connection(session)
+    cursor = await connection.execute(
+        _SERVE,
+        {
+            "campaign": campaign.id,
+            "visitor": request.visitor_id,
+            "store": campaign.store_id,
+            "variant": assign_variant(campaign.id, request.visitor_id, campaign.variants),
+            "now": now,
+            "window_start": now - window if capped else None,
+            "cap": campaign.cap_max_impressions if capped else None,
+            "impression": new_id("adi"),
+            "token": token,
+            "placement": request.placement,
+            "variants": [v["key"] for v in campaign.variants],
+        },
+        prepare=True,
+    )
+    row = await cursor.fetchone()
+    return None if row is None else Slot(row[0], row[1])
+
+
+async def _repin(
+    session: AsyncSession, campaign: LiveCampaign, request: AdRequest, token: str, now: datetime
+) -> str:
+    """Staff removed the visitor's variant: they move to one that exists, and stay there."""
+    pinned = assign_variant(campaign.id, request.visitor_id, campaign.variants)
+    await session.execute(
+        update(AdAssignment)
+        .where(
+            AdAssignment.campaign_id == campaign.id,
+            AdAssignment.visitor_id == request.visitor_id,
         )
-    else:
-        expired = row.window_started_at <= now - timedelta(seconds=campaign.cap_window_seconds)
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[row.campaign_id, row.visitor_id],
-            set_={
-                "window_count": case((expired, 1), else_=row.window_count + 1),
-                "window_started_at": case((expired, now), else_=row.window_started_at),
-            },
-            where=expired | (row.window_count < campaign.cap_max_impressions),
+        .values(variant_key=pinned)
+    )
+    await session.execute(
+        insert(AdImpression).values(
+            id=new_id("adi"),
+            store_id=campaign.store_id,
+            token=token,
+            campaign_id=campaign.id,
+            variant_key=pinned,
+            visitor_id=request.visitor_id,
+            placement=request.placement,
+            served_at=now,
         )
-    pinned = await session.scalar(upsert.returning(row.variant_key))
-    if pinned is None:
-        return None
-    if all(v["key"] != pinned for v in campaign.variants):
-        # Staff removed the visitor's variant: they move to one that exists, and stay there.
-        pinned = assign_variant(campaign.id, visitor_id, campaign.variants)
-        await session.execute(
-            update(AdAssignment)
-            .where(AdAssignment.campaign_id == campaign.id, AdAssignment.visitor_id == visitor_id)
-            .values(variant_key=pinned)
-        )
+    )
     return pinned
 
 
@@ -210,22 +265,13 @@ async def serve_ad(session: AsyncSession, store_id: str, request: AdRequest) -> 
     for campaign in campaigns:
         if not matches(campaign.targeting, visit):
             continue
-        variant_key = await take_slot(session, campaign, request.visitor_id, now)
-        if variant_key is None:
-            continue  # capped for this visitor: the next campaign gets the slot
         token = secrets.token_urlsafe(32)
-        await session.execute(
-            insert(AdImpression).values(
-                id=new_id("adi"),
-                store_id=store_id,
-                token=token,
-                campaign_id=campaign.id,
-                variant_key=variant_key,
-                visitor_id=request.visitor_id,
-                placement=request.placement,
-                served_at=now,
-            )
-        )
+        slot = await take_slot(session, campaign, request, token, now)
+        if slot is None:
+            continue  # capped for this visitor: the next campaign gets the slot
+        variant_key = slot.variant_key
+        if not slot.served:
+            variant_key = await _repin(session, campaign, request, token, now)
         variant = next(v for v in campaign.variants if v["key"] == variant_key)
         return ServedAd(campaign.id, variant_key, variant["creative"], token)
     return None
