@@ -6,7 +6,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -132,7 +131,6 @@ def install_error_handlers(app: FastAPI) -> None:
         sa_exc.OperationalError,
         sa_exc.InterfaceError,
         sa_exc.TimeoutError,
-        psycopg.OperationalError,  # raised as is on a driver connection (hot paths)
         ConnectionError,
     ):
         app.add_exception_handler(unavailable, _unavailable)

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Coroutine, Iterator
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.dependencies.models import Dependant
@@ -136,6 +136,7 @@ class GuardedRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         self.access = access_of(get_dependant(path=path, call=endpoint))
+        self.autocommit = self.autocommit or getattr(endpoint, AUTOCOMMIT, False)
         responses = {**_standard_responses(path, self.access), **(kwargs.get("responses") or {})}
         if getattr(kwargs.get("response_class"), "media_type", None) == "text/html":
             # FastAPI would document a page's errors as text/html; they are JSON like any other.
@@ -161,6 +162,16 @@ class GuardedRoute(APIRoute):
                 return await handler(request)
 
         return guarded
+
+
+AUTOCOMMIT = "_shopstar_autocommit"
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def autocommit(endpoint: Endpoint) -> Endpoint:
+    """Marks one route as `GuardedRoute.autocommit` (a read-only one, say)."""
+    setattr(endpoint, AUTOCOMMIT, True)
+    return endpoint
 
 
 class AutocommitRoute(GuardedRoute):

@@ -127,10 +127,18 @@ async def main(runs: int, mode: str) -> None:
         client = await connect_temporal(stack.settings())
         meter = CpuMeter(stack_processes(stack))
         meter.start()
+        began = time.monotonic()
         result = await raw_steps(client, runs, shape_of(FLOW), 60 + runs * 0.2)
+        wall = time.monotonic() - began
+        used = meter.percent()
+        per_step = {
+            name: f"{10 * used[name] * wall / result.steps:.1f} ms"
+            for name in ("bench process", "temporal")
+        }
         print(
             f"{result.steps:,} steps of {runs:,} runs: {result.rate:.0f} steps/s; "
-            f"started in {result.start_seconds:.1f} s; CPU {meter.percent()}"
+            f"started in {result.start_seconds:.1f} s; CPU {used}; "
+            f"CPU per step (starts included): {per_step}"
         )
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from api.deps import AnyKey, SecretKey, SessionDep, SettingsDep
 from api.errors import ERROR_SCHEMA
-from api.guard import guarded_router
+from api.guard import autocommit, guarded_router
 from api.responses import FastJSONResponse
 from api.schemas.checkout import CheckoutCompleteIn, CheckoutIn, CompletedOut, PricedCartOut
 from config import Settings
@@ -47,6 +47,7 @@ def _request(body: CheckoutIn, caller: Principal, settings: Settings) -> Checkou
 # The priced cart is built to the contract's shape by the pricing types; it is sent as is rather
 # than validated a second time against the response model (which documents it).
 @router.post("/evaluate", response_model=PricedCartOut)
+@autocommit  # it only reads: no BEGIN and COMMIT round trips
 async def evaluate(
     body: CheckoutIn, session: SessionDep, caller: AnyKey, settings: SettingsDep
 ) -> FastJSONResponse:

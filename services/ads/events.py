@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.database import driver_connection
 from services.errors import Conflict, NotFound
 
 NOT_FOUND = "impression_not_found"
@@ -20,7 +19,7 @@ class ImpressionNotRecorded(Conflict):
     code = "impression_not_recorded"
 
 
-# Constant text, prepared once per connection: each kind is counted once per token, a click
+# Constant text (psycopg prepares a statement run 5 times on a connection): each kind is counted once per token, a click
 # only after its impression.
 _IMPRESSIONS = """
     UPDATE ad_impressions SET impressed_at = %(now)s
@@ -58,19 +57,19 @@ async def record_events(
     impression counts), each token and kind once (its first occurrence says `counted`); an
     event that cannot be counted gets its error code and changes nothing, so the others stand."""
     now = datetime.now(UTC)
-    connection = await driver_connection(session)
+    connection = await session.connection()
     wanted = {kind: sorted({t for t, k in events if k == kind}) for kind in ("impression", "click")}
     counted: set[tuple[str, str]] = set()
     for kind, statement in (("impression", _IMPRESSIONS), ("click", _CLICKS)):
         if wanted[kind]:
             params = {"store": store_id, "tokens": wanted[kind], "now": now}
-            done = await (await connection.execute(statement, params, prepare=True)).fetchall()
+            done = (await connection.exec_driver_sql(statement, params)).all()
             counted |= {(token, kind) for (token,) in done}
     unsettled = sorted({t for t, k in events if (t, k) not in counted})
     known: dict[str, bool] = {}
     if unsettled:
         params = {"store": store_id, "tokens": unsettled}
-        found = await (await connection.execute(_KNOWN, params, prepare=True)).fetchall()
+        found = (await connection.exec_driver_sql(_KNOWN, params)).all()
         known = {token: impressed for token, impressed in found}
     results: list[tuple[bool, str | None]] = []
     first = set(counted)

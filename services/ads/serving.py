@@ -15,7 +15,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AdAssignment, AdCampaign, AdImpression, Customer, Product
-from models.database import driver_connection
 from services.ads.bucketing import variant_index
 from services.ads.targeting import Visit, matches, needs_catalog, needs_customer, needs_history
 from services.ids import new_id
@@ -206,8 +205,8 @@ async def take_slot(
     `window_seconds`; a serve after it opens a new one."""
     capped = campaign.cap_max_impressions is not None and campaign.cap_window_seconds is not None
     window = timedelta(seconds=campaign.cap_window_seconds or 0)
-    connection = await driver_connection(session)
-    cursor = await connection.execute(
+    connection = await session.connection()
+    result = await connection.exec_driver_sql(
         _SERVE,
         {
             "campaign": campaign.id,
@@ -222,9 +221,8 @@ async def take_slot(
             "placement": request.placement,
             "variants": [v["key"] for v in campaign.variants],
         },
-        prepare=True,
     )
-    row = await cursor.fetchone()
+    row = result.first()
     return None if row is None else Slot(row[0], row[1])
 
 
