@@ -2,6 +2,7 @@
 
 import select
 from typing import Any
+
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -44,4 +45,3 @@ def _check_alive(dbapi_connection: Any, record: Any, proxy: Any) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:
     return async_sessionmaker(engine, expire_on_commit=False)
-

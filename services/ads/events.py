@@ -19,8 +19,8 @@ class ImpressionNotRecorded(Conflict):
     code = "impression_not_recorded"
 
 
-# Constant text (psycopg prepares a statement run 5 times on a connection): each kind is counted once per token, a click
-# only after its impression.
+# Constant text (psycopg prepares a statement run 5 times on a connection): each kind is
+# counted once per token, a click only after its impression.
 _IMPRESSIONS = """
     UPDATE ad_impressions SET impressed_at = %(now)s
     WHERE store_id = %(store)s AND token = ANY(%(tokens)s::text[]) AND impressed_at IS NULL
