@@ -5,6 +5,7 @@ recorded."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,7 +70,7 @@ async def record_events(
     known: dict[str, bool] = {}
     if unsettled:
         params = {"store": store_id, "tokens": unsettled}
-        found = (await connection.exec_driver_sql(_KNOWN, params)).all()
+        found: Any = (await connection.exec_driver_sql(_KNOWN, params)).all()
         known = {token: impressed for token, impressed in found}
     results: list[tuple[bool, str | None]] = []
     first = set(counted)

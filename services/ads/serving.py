@@ -222,7 +222,7 @@ async def take_slot(
             "variants": [v["key"] for v in campaign.variants],
         },
     )
-    row = result.first()
+    row: Any = result.first()
     return None if row is None else Slot(row[0], row[1])
 
 

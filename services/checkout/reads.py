@@ -73,7 +73,7 @@ _READ = select(
 
 # Compiled once to the driver's text: executed as such, the statement skips SQLAlchemy's cache
 # key of its whole tree and its compiled-statement setup on every checkout.
-_COMPILED = _READ.compile(dialect=psycopg_dialect.dialect())
+_COMPILED = _READ.compile(dialect=psycopg_dialect.dialect())  # type: ignore[no-untyped-call]
 _READ_SQL = str(_COMPILED)
 _READ_CONSTANTS = {k: v for k, v in _COMPILED.params.items() if v is not None}
 
@@ -153,7 +153,8 @@ async def read_checkout(
     }
     connection = await session.connection()
     result = await connection.exec_driver_sql(_READ_SQL, params)
-    fingerprint, products, coupons, cards, groups, earlier = result.one()
+    row: Any = result.one()
+    fingerprint, products, coupons, cards, groups, earlier = row
     return CheckoutReads(
         fingerprint,
         {row[0]: ProductFacts(*row) for row in products or ()},
