@@ -66,6 +66,7 @@ class LiveCampaign:
 HELD_SECONDS = 1.0
 MAX_HELD = 10_000
 _held: dict[tuple[str, str], tuple[float, list[LiveCampaign]]] = {}
+_reading: set[tuple[str, str]] = set()
 
 
 def forget_campaigns(store_id: str) -> None:
@@ -100,11 +101,17 @@ async def live_campaigns(
 ) -> list[LiveCampaign]:
     key, clock = (store_id, placement), time.monotonic()
     held = _held.get(key)
-    if held is None or clock - held[0] >= HELD_SECONDS:
-        if len(_held) >= MAX_HELD:
-            _held.clear()
-        held = (clock, await _read_campaigns(session, store_id, placement))
-        _held[key] = held
+    # One request re-reads an expired entry; the others keep serving the held list meanwhile
+    # (for the read's few milliseconds), so a burst never reads the same campaigns many times.
+    if held is None or (clock - held[0] >= HELD_SECONDS and key not in _reading):
+        _reading.add(key)
+        try:
+            if len(_held) >= MAX_HELD:
+                _held.clear()
+            held = (clock, await _read_campaigns(session, store_id, placement))
+            _held[key] = held
+        finally:
+            _reading.discard(key)
     return [c for c in held[1] if c.starts_at <= now and (c.ends_at is None or c.ends_at > now)]
 
 

@@ -23,6 +23,8 @@ class StepRows:
     customer: Customer
     store: Store | None
     cart: Cart | None
+    # The step's message-log row, once `decide_step` has written (or found) it.
+    message: Message | None = None
 
 
 @dataclass(frozen=True)

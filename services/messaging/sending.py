@@ -52,7 +52,8 @@ async def prepare_send(
 ) -> PreparedSend:
     """Render the step the gate let go, from the rows it read (`rows`) and the row it wrote
     (with the promo code it issued). Decides nothing: a step here goes out."""
-    row = await record_step(session, step_ref(ctx), status=MessageStatus.PENDING)
+    # The row the gate wrote (decide_step), else the step's row as it stands.
+    row = rows.message or await record_step(session, step_ref(ctx), status=MessageStatus.PENDING)
     if row.status == MessageStatus.FAILED:
         earlier = PermanentSendError(row.failure_code or "failed", "refused on an earlier attempt")
         return PreparedSend(row.id, MessageStatus.FAILED, failure=earlier)

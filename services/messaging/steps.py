@@ -1,5 +1,7 @@
 """Deciding one flow step: the gate's verdict goes into the message log."""
 
+from dataclasses import replace
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flow_contract import GateReason, MessageStatus, StepRequest
@@ -29,16 +31,17 @@ async def decide_step(session: AsyncSession, req: StepRequest) -> GateVerdict:
         # A retried activity: the first attempt already decided this step.
         if existing.suppression_reason:
             return GateVerdict(GateReason(existing.suppression_reason))
-        return GateVerdict(rows=await _rows_again(session, req))
+        return GateVerdict(rows=replace(await _rows_again(session, req), message=existing))
     verdict = await check_send_gate(session, req)
     if verdict.reason is not None:
         await record_step(
             session, step_ref(req), status=MessageStatus.SUPPRESSED, reason=verdict.reason
         )
     elif verdict.rows is not None:
-        await record_step(
+        row = await record_step(
             session, step_ref(req), status=MessageStatus.PENDING, promo_code=verdict.promo_code
         )
+        return replace(verdict, rows=replace(verdict.rows, message=row))
     return verdict
 
 
