@@ -3,6 +3,8 @@ attribution when the event carries one, else the touches of the visitor it names
 customer's visitors); the flow message (services.messaging.attribution); the ad click; the
 growth program's token. Cancellations and refunds change the order, not this record."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -95,24 +97,34 @@ async def _ad_click(
     return max(found, key=lambda c: c.clicked_at) if found else None
 
 
-async def attribute_placed_order(
-    session: AsyncSession, store_id: str, order: OrderPlaced, placed_at: datetime
-) -> AdClick | None:
-    """Called once per order, when its `order.placed` is first projected; answers the ad click
-    it credited (the ads report credits the same one)."""
+@dataclass(frozen=True)
+class _Credited:
+    """One order's touches, before the batch's conversions and ad clicks are known."""
+
+    order: OrderPlaced
+    placed_at: datetime
+    visitor_ids: list[str]
+    visitor_id: str | None
+    basis: str
+    first: dict[str, Any] | None
+    last: dict[str, Any] | None
+    programs: dict[str, Any]
+    placed: PlacedOrder
+
+
+def _credit(
+    order: OrderPlaced,
+    placed_at: datetime,
+    visitor_ids: list[str],
+    first_visit: Visit | None,
+    recent: list[Visit],
+) -> _Credited:
     given = order.attribution
-    if given and given.visitor_id:
-        visitor_ids = [given.visitor_id]
-        await link_customer(session, store_id, given.visitor_id, order.customer_id)
-    else:
-        visitor_ids = await visitors_of(session, store_id, order.customer_id)
-    first_visit, recent = await _visit_touches(session, store_id, visitor_ids, placed_at)
     # The last touch that was not direct, else the last visit (as the visitor record keeps it).
     last_visit = next((v for v in recent if not v.direct), recent[0] if recent else None)
     from_event = event_touch(given, placed_at)
     last = from_event or (_touch(last_visit) if last_visit else None)
     first = _touch(first_visit) if first_visit else from_event
-    basis = "event" if from_event else "touches" if last else "none"
     programs = {p: (last or {}).get(p) for p in PROGRAMS}
     for p in PROGRAMS:
         if programs[p] is None:
@@ -125,42 +137,87 @@ async def attribute_placed_order(
         currency=order.currency,
         clicked_message_id=(last or {}).get("content"),
     )
-    await attribute_orders(session, store_id, [placed])
-    message = (
-        await session.execute(
-            select(Conversion.message_id, Conversion.flow).where(
-                Conversion.store_id == store_id, Conversion.order_id == order.order_id
-            )
-        )
-    ).first()
-    click = await _ad_click(session, store_id, visitor_ids, placed_at)
-    await session.execute(
-        insert(OrderAttribution)
-        .values(
-            store_id=store_id,
-            order_id=order.order_id,
-            placed_at=placed_at,
-            channel=order.channel,
-            visitor_id=(given and given.visitor_id)
-            or (last_visit.visitor_id if last_visit else None),
-            basis=basis,
-            first_touch=first,
-            last_touch=last,
-            first_source=(first or {}).get("source"),
-            first_medium=(first or {}).get("medium"),
-            first_campaign=(first or {}).get("campaign"),
-            last_source=(last or {}).get("source"),
-            last_medium=(last or {}).get("medium"),
-            last_campaign=(last or {}).get("campaign"),
-            message_id=message.message_id if message else None,
-            flow=message.flow if message else None,
-            ad_campaign_id=click.campaign_id if click else None,
-            ad_variant_key=click.variant_key if click else None,
-            **programs,
-        )
-        .on_conflict_do_nothing()
+    return _Credited(
+        order=order,
+        placed_at=placed_at,
+        visitor_ids=visitor_ids,
+        visitor_id=(given and given.visitor_id) or (last_visit.visitor_id if last_visit else None),
+        basis="event" if from_event else "touches" if last else "none",
+        first=first,
+        last=last,
+        programs=programs,
+        placed=placed,
     )
-    return click
+
+
+async def attribute_placed_orders(
+    session: AsyncSession, store_id: str, orders: Sequence[tuple[OrderPlaced, datetime]]
+) -> list[AdClick | None]:
+    """Called once per batch with the orders placed now (each once, when its `order.placed` is
+    first projected); answers the ad click each credited (the ads report credits the same).
+    The visitors, the flow messages and the records take a few statements for the whole batch;
+    only an order with visitors reads their visits and ad clicks."""
+    for order, _ in orders:  # first, so that a later order of the customer finds the visitor
+        if order.attribution and order.attribution.visitor_id:
+            await link_customer(session, store_id, order.attribution.visitor_id, order.customer_id)
+    named = {o.customer_id for o, _ in orders if not (o.attribution and o.attribution.visitor_id)}
+    visitors = await visitors_of(session, store_id, named)
+    credited: list[_Credited] = []
+    for order, placed_at in orders:
+        given = order.attribution
+        ids = (
+            [given.visitor_id]
+            if given and given.visitor_id
+            else visitors.get(order.customer_id, [])
+        )
+        first_visit, recent = await _visit_touches(session, store_id, ids, placed_at)
+        credited.append(_credit(order, placed_at, ids, first_visit, recent))
+    await attribute_orders(session, store_id, [c.placed for c in credited])
+    found = await session.execute(
+        select(Conversion.order_id, Conversion.message_id, Conversion.flow).where(
+            Conversion.store_id == store_id,
+            Conversion.order_id.in_([c.order.order_id for c in credited]),
+        )
+    )
+    messages = {order_id: (message_id, flow) for order_id, message_id, flow in found.tuples()}
+    clicks = [await _ad_click(session, store_id, c.visitor_ids, c.placed_at) for c in credited]
+    rows = [
+        _record(store_id, c, messages.get(c.order.order_id), click)
+        for c, click in zip(credited, clicks, strict=True)
+    ]
+    if rows:
+        await session.execute(insert(OrderAttribution).values(rows).on_conflict_do_nothing())
+    return clicks
+
+
+def _record(
+    store_id: str,
+    c: _Credited,
+    message: tuple[str, str] | None,
+    click: AdClick | None,
+) -> dict[str, Any]:
+    first, last = c.first or {}, c.last or {}
+    return {
+        "store_id": store_id,
+        "order_id": c.order.order_id,
+        "placed_at": c.placed_at,
+        "channel": c.order.channel,
+        "visitor_id": c.visitor_id,
+        "basis": c.basis,
+        "first_touch": c.first,
+        "last_touch": c.last,
+        "first_source": first.get("source"),
+        "first_medium": first.get("medium"),
+        "first_campaign": first.get("campaign"),
+        "last_source": last.get("source"),
+        "last_medium": last.get("medium"),
+        "last_campaign": last.get("campaign"),
+        "message_id": message[0] if message else None,
+        "flow": message[1] if message else None,
+        "ad_campaign_id": click.campaign_id if click else None,
+        "ad_variant_key": click.variant_key if click else None,
+        **c.programs,
+    }
 
 
 async def order_attribution(

@@ -1,6 +1,7 @@
 """Storefront visits: each one is a touch; the visitor keeps its first touch and its last one,
 and becomes a customer when the storefront names one."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -110,11 +111,27 @@ async def forget_customer(session: AsyncSession, store_id: str, customer_id: str
 MAX_VISITORS = 50  # of one customer (devices, cleared cookies): the most recently seen count
 
 
-async def visitors_of(session: AsyncSession, store_id: str, customer_id: str) -> list[str]:
-    rows = await session.scalars(
-        select(Visitor.visitor_id)
-        .where(Visitor.store_id == store_id, Visitor.customer_id == customer_id)
-        .order_by(Visitor.last_seen_at.desc())
-        .limit(MAX_VISITORS)
+async def visitors_of(
+    session: AsyncSession, store_id: str, customer_ids: Collection[str]
+) -> dict[str, list[str]]:
+    """Each customer's visitors, the most recently seen first (at most MAX_VISITORS each), in
+    one statement for a whole batch of orders."""
+    if not customer_ids:
+        return {}
+    seen = func.row_number().over(
+        partition_by=Visitor.customer_id, order_by=Visitor.last_seen_at.desc()
     )
-    return list(rows.all())
+    ranked = (
+        select(Visitor.customer_id, Visitor.visitor_id, seen.label("n"))
+        .where(Visitor.store_id == store_id, Visitor.customer_id.in_(set(customer_ids)))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(ranked.c.customer_id, ranked.c.visitor_id)
+        .where(ranked.c.n <= MAX_VISITORS)
+        .order_by(ranked.c.customer_id, ranked.c.n)
+    )
+    found: dict[str, list[str]] = {}
+    for customer_id, visitor_id in rows.tuples():
+        found.setdefault(customer_id, []).append(visitor_id)
+    return found

@@ -78,11 +78,9 @@ def _clicks(attribution: OrderAttribution | None, order: OrderPlaced) -> dict[st
     return found
 
 
-async def plan_order_conversions(
-    session: AsyncSession, store_id: str, event_id: str, order: OrderPlaced, placed_at: datetime
-) -> None:
-    """Once per order, when its `order.placed` is first projected (after its attribution)."""
-    connected = set(
+async def conversion_networks(session: AsyncSession, store_id: str) -> set[str]:
+    """The store's connected networks that take conversions (read once per batch of orders)."""
+    return set(
         await session.scalars(
             select(ChannelConnection.network).where(
                 ChannelConnection.store_id == store_id,
@@ -90,6 +88,18 @@ async def plan_order_conversions(
             )
         )
     )
+
+
+async def plan_order_conversions(
+    session: AsyncSession,
+    store_id: str,
+    event_id: str,
+    order: OrderPlaced,
+    placed_at: datetime,
+    connected: set[str],
+) -> None:
+    """Once per order, when its `order.placed` is first projected (after its attribution);
+    `connected`: the store's `conversion_networks`."""
     if not connected:
         return
     clicks = _clicks(await session.get(OrderAttribution, (store_id, order.order_id)), order)

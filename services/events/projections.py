@@ -2,6 +2,7 @@
 orders. Each write is guarded by `occurred_at`, so an older event never overwrites a newer one."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -12,8 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Customer, Order, Product, ProductVariant
 from services.ads.conversions import record_ad_conversion
-from services.attribution.orders import attribute_placed_order
-from services.channels.conversions import plan_adjustment, plan_order_conversions
+from services.attribution.orders import attribute_placed_orders
+from services.channels.conversions import (
+    conversion_networks,
+    plan_adjustment,
+    plan_order_conversions,
+)
 from services.checkout.redemptions import release_checkout
 from services.events.erasure import erase_personal_data
 from services.events.types import (
@@ -267,31 +272,32 @@ async def _place_orders(session: AsyncSession, store_id: str, events: list[Valid
             insert(Order).on_conflict_do_nothing().returning(Order.order_id), rows
         )
     )
+    fresh: list[tuple[str, OrderPlaced, datetime]] = []
     for event in events:
         data = event.data
         assert isinstance(data, OrderPlaced)
-        if data.order_id not in placed:
-            continue
-        placed.discard(data.order_id)  # a second event of the same order adds nothing
+        if data.order_id in placed:
+            placed.discard(data.order_id)  # a second event of the same order adds nothing
+            fresh.append((event.id, data, event.occurred_at))
+    # Once per order: touches, the flow message, the ad click and the programs.
+    clicks = await attribute_placed_orders(session, store_id, [(d, at) for _, d, at in fresh])
+    networks = await conversion_networks(session, store_id)
+    for (event_id, data, placed_at), click in zip(fresh, clicks, strict=True):
         attribution = data.attribution.model_dump(exclude_none=True) if data.attribution else {}
-        # Once per order: touches, the flow message, the ad click and the programs.
-        click = await attribute_placed_order(session, store_id, data, event.occurred_at)
-        await attribute_affiliate(session, store_id, data, event.occurred_at)
+        await attribute_affiliate(session, store_id, data, placed_at)
         if attribution.get("visitor_id"):  # the ads report: clicks of the visitor the order names
             await record_ad_conversion(
                 session,
                 store_id,
                 order_id=data.order_id,
                 click=click,
-                placed_at=event.occurred_at,
+                placed_at=placed_at,
                 revenue=data.total,
                 currency=data.currency,
             )
         if token := attribution.get("share_token"):
-            await sharing.attribute_order(
-                session, store_id, data.customer_id, token, event.occurred_at
-            )
-        await plan_order_conversions(session, store_id, event.id, data, event.occurred_at)
+            await sharing.attribute_order(session, store_id, data.customer_id, token, placed_at)
+        await plan_order_conversions(session, store_id, event_id, data, placed_at, networks)
     carts = [
         {"cart_id": e.data.cart_id, "ordered_at": e.occurred_at}
         for e in events
