@@ -5,7 +5,7 @@ and the promo code the step gives, issued here. Every "no" is decided here, and 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ScalarSelect, exists, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, and_, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flow_contract import FlowKind, GateReason, MessageStatus, StepRequest
@@ -40,14 +40,16 @@ async def check_send_gate(session: AsyncSession, gate: StepRequest) -> GateVerdi
     """Suppress with a reason, hold until a time, or send (with `rows`). A step that names a
     promo-code rule takes its code here, in the caller's transaction: no code left is the last
     reason to say no, and the send never has to decide it again."""
-    customer = (
-        await session.get(Customer, (gate.store_id, gate.customer_id)) if gate.customer_id else None
+    facts = await _read_facts(session, gate)
+    customer, cart, store, switched_off = (
+        facts.customer,
+        facts.cart,
+        facts.store,
+        facts.switched_off,
     )
     if customer is not None and customer.erased_at is not None:
         return GateVerdict(GateReason.ERASED)
-    cart = await session.get(Cart, (gate.store_id, gate.cart_id)) if gate.cart_id else None
-    store, switched_off = await _store_and_switch(session, gate)
-    reason = await _flow_reason(session, gate, cart)
+    reason = await _flow_reason(session, gate, cart, facts.ordered_since_start)
     if reason is None and switched_off:
         reason = GateReason.FLOW_DISABLED
     if reason is None and (customer is None or not getattr(customer, gate.channel.contact_field)):
@@ -76,50 +78,76 @@ async def check_send_gate(session: AsyncSession, gate: StepRequest) -> GateVerdi
     return GateVerdict(rows=StepRows(customer, store, cart), promo_code=code)
 
 
-async def _store_and_switch(session: AsyncSession, gate: StepRequest) -> tuple[Store | None, bool]:
-    """The store (its settings are read at send time) and whether staff turned the flow off
-    since the run started, in one query. Off at any version after the pinned one counts, so
-    turning the flow back on affects new runs only."""
+@dataclass(frozen=True)
+class _Facts:
+    customer: Customer | None
+    cart: Cart | None
+    store: Store | None
+    switched_off: bool
+    ordered_since_start: bool  # an order of the customer since the run started
+
+
+async def _read_facts(session: AsyncSession, gate: StepRequest) -> _Facts:
+    """The customer, the cart, the store (its settings are read at send time), whether staff
+    turned the flow off since the run started, and whether the customer ordered since, in one
+    statement. Off at any version after the pinned one counts, so turning the flow back on
+    affects new runs only."""
     switched_off = exists().where(
         FlowVersion.store_id == gate.store_id,
         FlowVersion.kind == gate.flow,
         FlowVersion.version > gate.flow_version,
         FlowVersion.config["enabled"].as_boolean().is_(False),
     )
-    row = (
-        await session.execute(select(Store, switched_off).where(Store.id == gate.store_id))
-    ).first()
-    return (row[0], bool(row[1])) if row is not None else (None, False)
-
-
-async def _flow_reason(
-    session: AsyncSession, gate: StepRequest, cart: Cart | None
-) -> GateReason | None:
-    """What ends the run: the customer bought, the cart was cleared, the order was cancelled."""
-    if gate.flow == FlowKind.RETURN_PURCHASE:
-        order = await session.get(Order, (gate.store_id, gate.order_id))
-        if order is not None and order.status in ("cancelled", "refunded"):
-            return GateReason.ORDER_CANCELLED
-        return None
-    if await _converted(session, gate, cart):
-        return GateReason.CONVERTED
-    if cart is not None and not cart.items:
-        return GateReason.CART_EMPTY
-    return None
-
-
-async def _converted(session: AsyncSession, gate: StepRequest, cart: Cart | None) -> bool:
-    """The run's customer bought: this cart was ordered, or any order of theirs came since the
-    run started (another cart, a browse turned purchase). The order signal ends the run too;
-    this catches an order the relay has not delivered yet."""
-    if cart is not None and cart.ordered_at is not None:
-        return True
     run_started = (
         select(RecoveryRun.started_at)
         .where(RecoveryRun.store_id == gate.store_id, RecoveryRun.workflow_id == gate.workflow_id)
         .scalar_subquery()
     )
-    return await _ordered_since(session, gate, run_started)  # no run row: nothing matches
+    ordered = (
+        _ordered_since_clause(gate, run_started)
+        if gate.customer_id is not None and gate.flow != FlowKind.RETURN_PURCHASE
+        else false()
+    )
+    customer_on = (
+        and_(Customer.store_id == Store.id, Customer.customer_id == gate.customer_id)
+        if gate.customer_id
+        else false()
+    )
+    cart_on = (
+        and_(Cart.store_id == Store.id, Cart.cart_id == gate.cart_id) if gate.cart_id else false()
+    )
+    row = (
+        await session.execute(
+            select(Store, Customer, Cart, switched_off, ordered)
+            .select_from(Store)
+            .outerjoin(Customer, customer_on)
+            .outerjoin(Cart, cart_on)
+            .where(Store.id == gate.store_id)
+        )
+    ).first()
+    if row is None:
+        return _Facts(None, None, None, False, False)
+    store, customer, cart, off, since = row
+    return _Facts(customer, cart, store, bool(off), bool(since))
+
+
+async def _flow_reason(
+    session: AsyncSession, gate: StepRequest, cart: Cart | None, ordered_since_start: bool
+) -> GateReason | None:
+    """What ends the run: the customer bought, the cart was cleared, the order was cancelled.
+    The customer bought: this cart was ordered, or any order of theirs came since the run
+    started (another cart, a browse turned purchase). The order signal ends the run too; this
+    catches an order the relay has not delivered yet."""
+    if gate.flow == FlowKind.RETURN_PURCHASE:
+        order = await session.get(Order, (gate.store_id, gate.order_id))
+        if order is not None and order.status in ("cancelled", "refunded"):
+            return GateReason.ORDER_CANCELLED
+        return None
+    if (cart is not None and cart.ordered_at is not None) or ordered_since_start:
+        return GateReason.CONVERTED
+    if cart is not None and not cart.items:
+        return GateReason.CART_EMPTY
+    return None
 
 
 async def _product_reason(
@@ -174,21 +202,24 @@ def _quiet_hours(gate: StepRequest, customer: Customer, store: Store | None) -> 
     return quiet_until(gate.now or datetime.now(UTC), timezone, quiet.start, quiet.end)
 
 
+def _ordered_since_clause(
+    gate: StepRequest, since: datetime | ScalarSelect[datetime]
+) -> ColumnElement[bool]:
+    return exists().where(
+        Order.store_id == gate.store_id,
+        Order.customer_id == gate.customer_id,
+        Order.placed_at >= since,
+        Order.status != "cancelled",
+        Order.order_id != (gate.order_id or ""),
+    )
+
+
 async def _ordered_since(
     session: AsyncSession, gate: StepRequest, since: datetime | ScalarSelect[datetime]
 ) -> bool:
     if gate.customer_id is None:
         return False
-    query = select(
-        exists().where(
-            Order.store_id == gate.store_id,
-            Order.customer_id == gate.customer_id,
-            Order.placed_at >= since,
-            Order.status != "cancelled",
-            Order.order_id != (gate.order_id or ""),
-        )
-    )
-    return bool(await session.scalar(query))
+    return bool(await session.scalar(select(_ordered_since_clause(gate, since))))
 
 
 async def _similar_message_since(session: AsyncSession, gate: StepRequest, since: datetime) -> bool:
