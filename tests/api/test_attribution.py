@@ -162,6 +162,30 @@ async def test_an_order_is_attributed_once(api: httpx.AsyncClient, store: StoreK
     assert await attribution_of(api, store, "o_6") == before
 
 
+async def test_the_orders_of_one_batch_are_each_attributed(
+    api: httpx.AsyncClient, store: StoreKeys, sessionmaker: SessionMaker
+) -> None:
+    # One batch: an order naming a visitor (whose visit had no customer), then a later order of
+    # the same customer naming none, an order of a customer with a flow message, and a repeat.
+    await visit(api, store, "v_b1", "?utm_source=google&utm_medium=cpc")
+    message_id = await add_message(sessionmaker, store.id, channel="email", customer_id="c_b2")
+    await post(
+        api,
+        store,
+        placed("o_b1", "c_b1", 1000, attribution={"visitor_id": "v_b1"}),
+        placed("o_b2", "c_b1", 2000),
+        placed("o_b3", "c_b2", 3000),
+        placed("o_b1", "c_b1", 1000, attribution={"utm_source": "retry"}),
+    )
+    first, second, third = [await attribution_of(api, store, o) for o in ("o_b1", "o_b2", "o_b3")]
+    assert (first["basis"], first["last_touch"]["source"]) == ("touches", "google")
+    # The first order linked the visitor to the customer: the second finds it.
+    assert (second["basis"], second["visitor_id"]) == ("touches", "v_b1")
+    assert second["last_touch"]["source"] == "google"
+    assert third["message"] == {"message_id": message_id, "flow": "abandoned_cart"}
+    assert (third["basis"], first["message"], second["message"]) == ("none", None, None)
+
+
 async def report(api: httpx.AsyncClient, store: StoreKeys, group_by: str) -> list[dict[str, Any]]:
     today = datetime.now(UTC).date()
     params = {"from": str(today - timedelta(days=1)), "to": str(today), "group_by": group_by}
