@@ -130,13 +130,12 @@ async def _check_input(request: Request) -> None:
 
 
 class GuardedRoute(APIRoute):
-    # False: the request is one transaction. True: each statement commits on its own (no BEGIN
-    # and COMMIT round trips), for hot routes whose writes are each one statement or idempotent.
-    autocommit = False
-
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         self.access = access_of(get_dependant(path=path, call=endpoint))
-        self.autocommit = self.autocommit or getattr(endpoint, AUTOCOMMIT, False)
+        # False: the request is one transaction. True (`@autocommit`): each statement commits
+        # on its own (no BEGIN and COMMIT round trips), for hot routes that only read or whose
+        # writes are each one statement or idempotent.
+        self.autocommit: bool = getattr(endpoint, AUTOCOMMIT, False)
         responses = {**_standard_responses(path, self.access), **(kwargs.get("responses") or {})}
         if getattr(kwargs.get("response_class"), "media_type", None) == "text/html":
             # FastAPI would document a page's errors as text/html; they are JSON like any other.
@@ -169,16 +168,11 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
 def autocommit(endpoint: Endpoint) -> Endpoint:
-    """Marks one route as `GuardedRoute.autocommit` (a read-only one, say)."""
+    """Marks a route as `GuardedRoute.autocommit`."""
     setattr(endpoint, AUTOCOMMIT, True)
     return endpoint
 
 
-class AutocommitRoute(GuardedRoute):
-    autocommit = True
-
-
-def guarded_router(*, autocommit: bool = False, **kwargs: Any) -> APIRouter:
-    """The only way routes are made: every route is authenticated, limited and checked.
-    `autocommit`: the router's statements commit one by one (see `GuardedRoute.autocommit`)."""
-    return APIRouter(route_class=AutocommitRoute if autocommit else GuardedRoute, **kwargs)
+def guarded_router(**kwargs: Any) -> APIRouter:
+    """The only way routes are made: every route is authenticated, limited and checked."""
+    return APIRouter(route_class=GuardedRoute, **kwargs)

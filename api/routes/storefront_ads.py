@@ -5,7 +5,7 @@ from fastapi import Response
 
 from api.deps import AnyKey, SessionDep
 from api.errors import ERROR_SCHEMA
-from api.guard import guarded_router
+from api.guard import autocommit, guarded_router
 from api.schemas.ad_campaigns import (
     AdEventBatchIn,
     AdEventBatchOut,
@@ -20,7 +20,7 @@ from services.ads import events, serving
 
 # Serving writes the visitor's slot and the impression in one statement, and an event is an
 # idempotent conditional update: no request transaction (two round trips fewer per call).
-router = guarded_router(autocommit=True, tags=["storefront ads"], responses={401: ERROR_SCHEMA})
+router = guarded_router(tags=["storefront ads"], responses={401: ERROR_SCHEMA})
 
 
 @router.post(
@@ -28,6 +28,7 @@ router = guarded_router(autocommit=True, tags=["storefront ads"], responses={401
     response_model=ServedAd,
     responses={204: {"description": "No ad to show here"}, 422: ERROR_SCHEMA},
 )
+@autocommit
 async def serve_ad(body: AdRequest, session: SessionDep, caller: AnyKey) -> ServedAd | Response:
     """The ad for this placement and visitor, or 204 when no campaign is eligible."""
     served = await serving.serve_ad(
@@ -49,6 +50,7 @@ async def serve_ad(body: AdRequest, session: SessionDep, caller: AnyKey) -> Serv
     response_model=AdEventOut,
     responses={404: ERROR_SCHEMA, 409: ERROR_SCHEMA, 422: ERROR_SCHEMA},
 )
+@autocommit
 async def record_ad_event(body: AdEventIn, session: SessionDep, caller: AnyKey) -> AdEventOut:
     """An impression or click of a served ad, counted once per token and type (a repeat is 202
     with `counted: false`); a click before its impression is 409 `impression_not_recorded`."""
@@ -62,6 +64,7 @@ async def record_ad_event(body: AdEventIn, session: SessionDep, caller: AnyKey) 
     response_model=AdEventBatchOut,
     responses={422: ERROR_SCHEMA},
 )
+@autocommit
 async def record_ad_events(
     body: AdEventBatchIn, session: SessionDep, caller: AnyKey
 ) -> AdEventBatchOut:
