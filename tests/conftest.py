@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, update
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -23,6 +24,7 @@ from config import Settings
 from devstack.migrate import upgrade_database
 from devstack.postgres import start_postgres
 from devstack.temporal import SEARCH_ATTRIBUTES, binary, free_port
+from models import Event
 from models.database import SessionMaker, create_engine, create_sessionmaker
 from relay import Relay
 from services.messaging.templates import TemplateRenderer
@@ -139,12 +141,25 @@ def renderer() -> TemplateRenderer:
 
 
 @pytest.fixture
+async def fresh_outbox(sessionmaker: SessionMaker) -> None:
+    """The events earlier tests left undelivered are marked delivered, so that this test's relay
+    starts the runs of this test's stores only. Left to it, the relay would also start other
+    tests' runs on this test's worker (commissions, conversions retrying against no fake), and
+    their activities and retries would hold the shared time-skipping clock."""
+    async with sessionmaker.begin() as session:
+        await session.execute(
+            update(Event).where(Event.delivered_at.is_(None)).values(delivered_at=func.now())
+        )
+
+
+@pytest.fixture
 async def worker(
     temporal_env: WorkflowEnvironment,
     sessionmaker: SessionMaker,
     settings: Settings,
     renderer: TemplateRenderer,
     started_runs: StartedRuns,
+    fresh_outbox: None,
 ) -> AsyncIterator[Worker]:
     """A worker on a task queue of this test's own; when the test is over, the runs it started
     are ended before the worker goes (tests/temporal_runs.py says why)."""

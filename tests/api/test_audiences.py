@@ -59,6 +59,7 @@ async def channel_worker(
     settings: Settings,
     renderer: TemplateRenderer,
     started_runs: StartedRuns,
+    fresh_outbox: None,
     httpserver: HTTPServer,
 ) -> AsyncIterator[Worker]:
     """A worker whose network calls all go to the fakes."""

@@ -31,6 +31,7 @@ async def sending(
     temporal_env: WorkflowEnvironment,
     renderer: TemplateRenderer,
     started_runs: StartedRuns,
+    fresh_outbox: None,
 ) -> AsyncIterator[Relay]:
     """A worker that sends through the fakes, on its own task queue, and its relay."""
     task_queue = f"sending-{uuid.uuid4().hex[:8]}"

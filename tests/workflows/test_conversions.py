@@ -47,6 +47,7 @@ async def networks(
     temporal_env: WorkflowEnvironment,
     renderer: TemplateRenderer,
     started_runs: StartedRuns,
+    fresh_outbox: None,
 ) -> AsyncIterator[tuple[Fakes, Relay]]:
     """The fakes, and a worker that sends every network call to them, with its relay."""
     fakes = Fakes()

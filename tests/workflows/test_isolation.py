@@ -213,11 +213,10 @@ async def test_a_template_that_never_finishes_fails_its_step_once(
 async def test_a_flood_from_one_store_delays_another_by_one_batch_at_most(
     api: httpx.AsyncClient,
     store: StoreKeys,
-    relay: Relay,
+    fresh_outbox: None,
     temporal_env: WorkflowEnvironment,
     sessionmaker: SessionMaker,
 ) -> None:
-    await deliver(relay)  # what earlier tests left
     other = await make_store(api, "Other store")
     flood = [event("customer.upserted", {"customer_id": f"c_{i}"}) for i in range(40)]
     await post(api, store, *flood)

@@ -18,6 +18,9 @@ from relay import Relay
 from tests.conftest import StoreKeys
 from tests.workflows.journey import cart, deliver, enable_flow, post, product, shopper, undelivered
 
+# A relay here delivers this test's events only (tests/conftest.py `fresh_outbox`).
+pytestmark = pytest.mark.usefixtures("fresh_outbox")
+
 
 @pytest.fixture
 async def dev_server(tmp_path: Path) -> AsyncIterator[TemporalDevServer]:
