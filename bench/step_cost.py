@@ -3,10 +3,14 @@ real PostgreSQL, with the `log` provider (no network). Prints CPU and wall time 
 SQL statements and transactions it runs, beside a baseline of one trivial statement in its own
 transaction on the same engine.
 
-`.venv/bin/python -m bench.step_cost [--steps 2000]`"""
+`.venv/bin/python -m bench.step_cost [--steps 2000] [--profile N]`: with `--profile`, the steps
+run a second time under cProfile and its top N entries by own time are printed."""
 
 import argparse
 import asyncio
+import cProfile
+import io
+import pstats
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -72,10 +76,10 @@ async def seed(url: str, carts: int) -> str:
         return store.id
 
 
-async def run(steps: int) -> Report:
+async def run(steps: int, profile: int = 0) -> Report:
     report = Report(name="step_cost", title=f"One flow step in process: {steps:,} steps")
     async with database() as url:
-        store_id = await seed(url, steps)
+        store_id = await seed(url, 2 * steps if profile else steps)
         engine = create_engine(url)
         statements = {"sql": 0, "commits": 0}
 
@@ -113,15 +117,18 @@ async def run(steps: int) -> Report:
             assert outcome.status == "sent", outcome
 
         cpu, wall = await timed(steps, one)
+        counted = dict(statements)
+        if profile:
+            await profiled(steps, one, profile)
         await engine.dispose()
     report.add("CPU per step (gate + send)", f"{cpu:.2f} ms", f"baseline {base_cpu:.2f} ms")
     report.add("wall per step, one at a time", f"{wall:.2f} ms", f"baseline {base_wall:.2f} ms")
-    report.add("SQL statements per step", f"{statements['sql'] / steps:.1f}", "baseline 1")
-    report.add("commits per step", f"{statements['commits'] / steps:.1f}", "baseline 1")
+    report.add("SQL statements per step", f"{counted['sql'] / steps:.1f}", "baseline 1")
+    report.add("commits per step", f"{counted['commits'] / steps:.1f}", "baseline 1")
     report.notes.append(
         "baseline: `select 1` in its own transaction on the same engine; provider: log"
     )
-    report.data.update(steps=steps, cpu_ms=cpu, wall_ms=wall, statements=statements)
+    report.data.update(steps=steps, cpu_ms=cpu, wall_ms=wall, statements=counted)
     return report
 
 
@@ -135,11 +142,26 @@ async def timed(steps: int, call: Any) -> tuple[float, float]:
     return (time.process_time() - cpu0) * 1000 / n, (time.perf_counter() - wall0) * 1000 / n
 
 
+async def profiled(steps: int, call: Any, top: int) -> None:
+    """The same steps again (new ids), under cProfile: the top entries by own time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(steps, 2 * steps):
+        await call(i)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    print(out.getvalue())
+
+
 def cli() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.step_cost", description=__doc__)
     parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--profile", type=int, default=0, metavar="N")
     args = parser.parse_args()
-    publish(asyncio.run(run(args.steps)), console)
+    publish(asyncio.run(run(args.steps, args.profile)), console)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,16 @@ link that carries UTM parameters, the message id and the code, for attribution."
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Customer, Order, Product
 from services.urls import web_url_or_none
+
+_PRODUCTS = select(Product).where(
+    Product.store_id == bindparam("store_id"),
+    Product.product_id.in_(bindparam("product_ids", expanding=True)),
+)
 
 
 def tracked_link(
@@ -98,9 +103,7 @@ async def _cart_view(session: AsyncSession, store_id: str, cart: Cart) -> dict[s
     ids = [i["product_id"] for i in cart.items]
     products = {
         p.product_id: p
-        for p in await session.scalars(
-            select(Product).where(Product.store_id == store_id, Product.product_id.in_(ids))
-        )
+        for p in await session.scalars(_PRODUCTS, {"store_id": store_id, "product_ids": ids})
     }
     items = []
     for item in cart.items:

@@ -2,10 +2,22 @@
 until when to hold it (quiet hours), or that it goes: then with the rows the send renders from
 and the promo code the step gives, issued here. Every "no" is decided here, and only here."""
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, exists, false, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flow_contract import FlowKind, GateReason, MessageStatus, StepRequest
@@ -92,43 +104,63 @@ async def _read_facts(session: AsyncSession, gate: StepRequest) -> _Facts:
     turned the flow off since the run started, and whether the customer ordered since, in one
     statement. Off at any version after the pinned one counts, so turning the flow back on
     affects new runs only."""
-    switched_off = exists().where(
-        FlowVersion.store_id == gate.store_id,
-        FlowVersion.kind == gate.flow,
-        FlowVersion.version > gate.flow_version,
-        FlowVersion.config["enabled"].as_boolean().is_(False),
+    statement = _facts_statement(
+        gate.customer_id is not None,
+        gate.cart_id is not None,
+        gate.customer_id is not None and gate.flow != FlowKind.RETURN_PURCHASE,
     )
-    run_started = (
-        select(RecoveryRun.started_at)
-        .where(RecoveryRun.store_id == gate.store_id, RecoveryRun.workflow_id == gate.workflow_id)
-        .scalar_subquery()
-    )
-    ordered = (
-        _ordered_since_clause(gate, run_started)
-        if gate.customer_id is not None and gate.flow != FlowKind.RETURN_PURCHASE
-        else false()
-    )
-    customer_on = (
-        and_(Customer.store_id == Store.id, Customer.customer_id == gate.customer_id)
-        if gate.customer_id
-        else false()
-    )
-    cart_on = (
-        and_(Cart.store_id == Store.id, Cart.cart_id == gate.cart_id) if gate.cart_id else false()
-    )
-    row = (
-        await session.execute(
-            select(Store, Customer, Cart, switched_off, ordered)
-            .select_from(Store)
-            .outerjoin(Customer, customer_on)
-            .outerjoin(Cart, cart_on)
-            .where(Store.id == gate.store_id)
-        )
-    ).first()
+    params = {
+        "store_id": gate.store_id,
+        "customer_id": gate.customer_id,
+        "cart_id": gate.cart_id,
+        "flow": gate.flow,
+        "flow_version": gate.flow_version,
+        "workflow_id": gate.workflow_id,
+        "order_id": gate.order_id or "",
+    }
+    row = (await session.execute(statement, params)).first()
     if row is None:
         return _Facts(None, None, None, False, False)
     store, customer, cart, off, since = row
     return _Facts(customer, cart, store, bool(off), bool(since))
+
+
+@functools.cache
+def _facts_statement(
+    customer: bool, cart: bool, orders: bool
+) -> Select[Store, Customer, Cart, bool, bool]:
+    """`_read_facts`'s statement for a step with (or without) a customer, a cart, and orders
+    that end it; built once per shape (a step runs it with its own values)."""
+    store_id: BindParameter[str] = bindparam("store_id")
+    switched_off = exists().where(
+        FlowVersion.store_id == store_id,
+        FlowVersion.kind == bindparam("flow"),
+        FlowVersion.version > bindparam("flow_version"),
+        FlowVersion.config["enabled"].as_boolean().is_(False),
+    )
+    run_started = (
+        select(RecoveryRun.started_at)
+        .where(
+            RecoveryRun.store_id == store_id, RecoveryRun.workflow_id == bindparam("workflow_id")
+        )
+        .scalar_subquery()
+    )
+    ordered = _ordered_since_clause(run_started) if orders else false()
+    customer_on = (
+        and_(Customer.store_id == Store.id, Customer.customer_id == bindparam("customer_id"))
+        if customer
+        else false()
+    )
+    cart_on = (
+        and_(Cart.store_id == Store.id, Cart.cart_id == bindparam("cart_id")) if cart else false()
+    )
+    return (
+        select(Store, Customer, Cart, switched_off, ordered)
+        .select_from(Store)
+        .outerjoin(Customer, customer_on)
+        .outerjoin(Cart, cart_on)
+        .where(Store.id == store_id)
+    )
 
 
 async def _flow_reason(
@@ -164,11 +196,7 @@ async def _product_reason(
     if not product_ids:
         return None
     gone = await session.scalar(
-        select(func.count()).where(
-            Product.store_id == gate.store_id,
-            Product.product_id.in_(product_ids),
-            or_(Product.available.is_(False), Product.deleted_at.is_not(None)),
-        )
+        _GONE_PRODUCTS, {"store_id": gate.store_id, "product_ids": list(product_ids)}
     )
     return GateReason.PRODUCT_UNAVAILABLE if (gone or 0) >= len(product_ids) else None
 
@@ -202,39 +230,55 @@ def _quiet_hours(gate: StepRequest, customer: Customer, store: Store | None) -> 
     return quiet_until(gate.now or datetime.now(UTC), timezone, quiet.start, quiet.end)
 
 
-def _ordered_since_clause(
-    gate: StepRequest, since: datetime | ScalarSelect[datetime]
-) -> ColumnElement[bool]:
+def _ordered_since_clause(since: ColumnElement[datetime]) -> ColumnElement[bool]:
+    """An order of the step's customer since `since`, other than the step's own order."""
     return exists().where(
-        Order.store_id == gate.store_id,
-        Order.customer_id == gate.customer_id,
+        Order.store_id == bindparam("store_id"),
+        Order.customer_id == bindparam("customer_id"),
         Order.placed_at >= since,
         Order.status != "cancelled",
-        Order.order_id != (gate.order_id or ""),
+        Order.order_id != bindparam("order_id"),
     )
 
 
-async def _ordered_since(
-    session: AsyncSession, gate: StepRequest, since: datetime | ScalarSelect[datetime]
-) -> bool:
+_GONE_PRODUCTS = select(func.count()).where(
+    Product.store_id == bindparam("store_id"),
+    Product.product_id.in_(bindparam("product_ids", expanding=True)),
+    or_(Product.available.is_(False), Product.deleted_at.is_not(None)),
+)
+_ORDERED_SINCE = select(_ordered_since_clause(bindparam("since")))
+_SIMILAR_MESSAGE_SINCE = select(
+    exists().where(
+        Message.store_id == bindparam("store_id"),
+        Message.customer_id == bindparam("customer_id"),
+        Message.flow == bindparam("flow"),
+        # `unknown`: the provider may have taken it, so it counts against the cap.
+        Message.status.in_((MessageStatus.UNKNOWN, MessageStatus.SENT, MessageStatus.DELIVERED)),
+        Message.sent_at >= bindparam("since"),
+        Message.idempotency_key.not_like(bindparam("own_run")),
+    )
+)
+
+
+async def _ordered_since(session: AsyncSession, gate: StepRequest, since: datetime) -> bool:
     if gate.customer_id is None:
         return False
-    return bool(await session.scalar(select(_ordered_since_clause(gate, since))))
+    params = {
+        "store_id": gate.store_id,
+        "customer_id": gate.customer_id,
+        "order_id": gate.order_id or "",
+        "since": since,
+    }
+    return bool(await session.scalar(_ORDERED_SINCE, params))
 
 
 async def _similar_message_since(session: AsyncSession, gate: StepRequest, since: datetime) -> bool:
     """A message of the same flow went to this customer from another run within the window."""
-    query = select(
-        exists().where(
-            Message.store_id == gate.store_id,
-            Message.customer_id == gate.customer_id,
-            Message.flow == gate.flow,
-            # `unknown`: the provider may have taken it, so it counts against the cap.
-            Message.status.in_(
-                (MessageStatus.UNKNOWN, MessageStatus.SENT, MessageStatus.DELIVERED)
-            ),
-            Message.sent_at >= since,
-            Message.idempotency_key.not_like(f"{gate.workflow_id}:{gate.run_key}:%"),
-        )
-    )
-    return bool(await session.scalar(query))
+    params = {
+        "store_id": gate.store_id,
+        "customer_id": gate.customer_id,
+        "flow": gate.flow,
+        "since": since,
+        "own_run": f"{gate.workflow_id}:{gate.run_key}:%",
+    }
+    return bool(await session.scalar(_SIMILAR_MESSAGE_SINCE, params))

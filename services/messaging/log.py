@@ -4,8 +4,9 @@ retried activity finds the row it wrote instead of writing or sending again."""
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +15,55 @@ from models import Message
 from services.ids import new_id
 
 log = logging.getLogger("shopstar.messages")
+
+# The statements of every step, built once: a flow step runs several, and building a statement
+# and its cache key cost the worker more than sending it (bench/step_cost.py). The updates are
+# Core statements: nothing in the session needs to see them.
+_ROWS = cast(Table, Message.__table__)
+_FIND_STEP = select(Message).where(Message.idempotency_key == bindparam("key"))
+_COLUMNS = (
+    "id",
+    "store_id",
+    "customer_id",
+    "flow",
+    "step",
+    "channel",
+    "status",
+    "suppression_reason",
+    "promo_code",
+    "workflow_id",
+    "idempotency_key",
+    "created_at",
+    "updated_at",
+)
+_RECORD_STEP = select(Message).from_statement(
+    insert(Message)
+    .values({name: bindparam(f"v_{name}") for name in _COLUMNS})
+    .on_conflict_do_nothing(index_elements=[Message.idempotency_key])
+    .returning(Message)
+)
+_SEND_STARTED = (
+    update(_ROWS)
+    .where(_ROWS.c.id == bindparam("message_id"))
+    .values(
+        send_started_at=bindparam("v_now"),
+        provider=bindparam("v_provider"),
+        subject=bindparam("v_subject"),
+        body=bindparam("v_body"),
+        sender=bindparam("v_sender"),
+        updated_at=bindparam("v_now"),
+    )
+)
+_SENT = (
+    update(_ROWS)
+    .where(_ROWS.c.id == bindparam("message_id"), _ROWS.c.status == MessageStatus.PENDING)
+    .values(
+        status=MessageStatus.SENT,
+        provider_message_id=bindparam("v_provider_message_id"),
+        sent_at=bindparam("v_now"),
+        updated_at=bindparam("v_now"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -32,9 +82,7 @@ class StepRef:
 
 
 async def find_step(session: AsyncSession, ref: StepRef) -> Message | None:
-    return await session.scalar(
-        select(Message).where(Message.idempotency_key == ref.idempotency_key)
-    )
+    return await session.scalar(_FIND_STEP, {"key": ref.idempotency_key})
 
 
 async def record_step(
@@ -47,28 +95,22 @@ async def record_step(
 ) -> Message:
     """Insert the step's row once; later calls return the row already there."""
     now = datetime.now(UTC)
-    inserted = await session.scalar(
-        select(Message).from_statement(
-            insert(Message)
-            .values(
-                id=new_id("msg"),
-                store_id=ref.store_id,
-                customer_id=ref.customer_id,
-                flow=ref.flow,
-                step=ref.step,
-                channel=ref.channel,
-                status=status,
-                suppression_reason=reason,
-                promo_code=promo_code,
-                workflow_id=ref.workflow_id,
-                idempotency_key=ref.idempotency_key,
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=[Message.idempotency_key])
-            .returning(Message)
-        )
-    )
+    values = {
+        "id": new_id("msg"),
+        "store_id": ref.store_id,
+        "customer_id": ref.customer_id,
+        "flow": ref.flow,
+        "step": ref.step,
+        "channel": ref.channel,
+        "status": status,
+        "suppression_reason": reason,
+        "promo_code": promo_code,
+        "workflow_id": ref.workflow_id,
+        "idempotency_key": ref.idempotency_key,
+        "created_at": now,
+        "updated_at": now,
+    }
+    inserted = await session.scalar(_RECORD_STEP, {f"v_{k}": v for k, v in values.items()})
     row = inserted or await find_step(session, ref)
     assert row is not None
     return row
@@ -85,18 +127,16 @@ async def mark_send_started(
 ) -> None:
     """Committed right before the provider is called: a retry that finds it set knows an
     earlier attempt may have handed the message over."""
-    now = datetime.now(UTC)
     await session.execute(
-        update(Message)
-        .where(Message.id == message_id)
-        .values(
-            send_started_at=now,
-            provider=provider,
-            subject=subject,
-            body=body,
-            sender=sender,
-            updated_at=now,
-        )
+        _SEND_STARTED,
+        {
+            "message_id": message_id,
+            "v_now": datetime.now(UTC),
+            "v_provider": provider,
+            "v_subject": subject,
+            "v_body": body,
+            "v_sender": sender,
+        },
     )
 
 
@@ -111,16 +151,13 @@ async def mark_sent(
     session: AsyncSession, message_id: str, *, provider_message_id: str | None
 ) -> None:
     """Only a pending row becomes sent: a provider's callback may have been faster."""
-    now = datetime.now(UTC)
     await session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.status == MessageStatus.PENDING)
-        .values(
-            status=MessageStatus.SENT,
-            provider_message_id=provider_message_id,
-            sent_at=now,
-            updated_at=now,
-        )
+        _SENT,
+        {
+            "message_id": message_id,
+            "v_provider_message_id": provider_message_id,
+            "v_now": datetime.now(UTC),
+        },
     )
 
 
