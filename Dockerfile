@@ -17,7 +17,8 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 
-COPY alembic.ini config.py cli.py worker.py relay.py webhook_outbox.py ./
+# Every top-level module (cli, worker, relay, the outboxes, flow_contract, temporal_payloads, ...).
+COPY alembic.ini *.py ./
 COPY api/ api/
 COPY workflows/ workflows/
 COPY activities/ activities/

@@ -4,7 +4,6 @@ import asyncio
 import logging
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -32,6 +31,7 @@ from services.logging import configure_logging
 from services.messaging.consent import unsubscribe_url
 from services.messaging.templates import TemplateRenderer
 from services.stores.settings import StoreDefaults
+from temporal_payloads import data_converter
 from webhook_outbox import WebhookOutbox
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.affiliate_commission import AffiliateCommissionWorkflow
@@ -86,7 +86,7 @@ async def connect_temporal(settings: Settings) -> Client:
     return await Client.connect(
         settings.require_temporal_address(),
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
 
 

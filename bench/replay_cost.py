@@ -20,13 +20,13 @@ import psutil  # type: ignore[import-untyped]
 from rich.console import Console
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench.report import Report, publish
 from bench.stack import running_temporal
 from flow_contract import FlowPlan
+from temporal_payloads import data_converter
 from worker import PASSTHROUGH, WORKFLOWS, workflow_runner
 from workflows.abandoned_cart import AbandonedCartWorkflow
 from workflows.types import AbandonedCartInput
@@ -43,9 +43,7 @@ def workflow_tasks(history: WorkflowHistory) -> int:
 
 async def replay_cpu(runner: WorkflowRunner, history: WorkflowHistory, replays: int) -> float:
     """CPU milliseconds per replayed run (each replay: a new instance, all its tasks)."""
-    replayer = Replayer(
-        workflows=WORKFLOWS, data_converter=pydantic_data_converter, workflow_runner=runner
-    )
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter, workflow_runner=runner)
     histories = [
         WorkflowHistory(f"{history.workflow_id}-{i}", history.events) for i in range(replays)
     ]
@@ -68,7 +66,7 @@ async def cached_run_bytes(runs: int) -> tuple[float, float]:
     Returns (bytes per cached run, CPU ms per run start as the worker saw it)."""
     with tempfile.TemporaryDirectory(prefix="shopstar-bench-replay-") as folder:
         async with running_temporal(Path(folder), "memory") as server:
-            client = await Client.connect(server.address, data_converter=pydantic_data_converter)
+            client = await Client.connect(server.address, data_converter=data_converter)
             return await _cached(client, runs)
 
 

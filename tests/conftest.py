@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import func, update
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -28,6 +27,7 @@ from models import Event
 from models.database import SessionMaker, create_engine, create_sessionmaker
 from relay import Relay
 from services.messaging.templates import TemplateRenderer
+from temporal_payloads import data_converter
 from tests.temporal_runs import StartedRuns
 from worker import build_worker
 
@@ -117,7 +117,7 @@ def started_runs() -> StartedRuns:
 async def temporal_env(started_runs: StartedRuns) -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         interceptors=[started_runs],
     )
     kinds = {

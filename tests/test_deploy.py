@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import subprocess
+import tomllib
 from typing import Any
 
 import pytest
@@ -147,3 +148,19 @@ async def test_the_init_script_creates_roles_that_can_migrate_but_are_not_superu
         ("shopstar_app", False, False, False, False),
         ("temporal", False, False, False, False),
     ]
+
+
+def test_the_image_and_the_wheel_carry_every_module_the_engine_imports() -> None:
+    """The top-level modules (the worker, the relay, flow_contract, ...) and the packages go into
+    the Docker image and the wheel: a module left out would fail the container at its import."""
+    modules = {p.name for p in PROJECT_ROOT.glob("*.py")}
+    packages = {"api", "workflows", "activities", "services", "models", "integrations", "devstack"}
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (.+) \S+$", dockerfile, re.MULTILINE))
+    sources = {name for line in copied for name in line.split()}
+    wheel = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["hatch"]
+    included = set(wheel["build"]["targets"]["wheel"]["only-include"])
+
+    assert "*.py" in sources or modules <= sources, modules - sources
+    assert {f"{p}/" for p in packages} <= sources
+    assert modules | packages <= included, (modules | packages) - included

@@ -9,12 +9,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from devstack.temporal import TemporalDevServer, free_port
 from models import Event
 from models.database import SessionMaker
 from relay import Relay
+from temporal_payloads import data_converter
 from tests.conftest import StoreKeys
 from tests.workflows.journey import cart, deliver, enable_flow, post, product, shopper, undelivered
 
@@ -53,7 +53,7 @@ async def test_events_accepted_while_temporal_is_down_are_delivered_after_restar
     sessionmaker: SessionMaker,
     dev_server: TemporalDevServer,
 ) -> None:
-    client = await Client.connect(dev_server.address, data_converter=pydantic_data_converter)
+    client = await Client.connect(dev_server.address, data_converter=data_converter)
     relay = Relay(sessionmaker, client, task_queue="outage-test")
     await enable_flow(api, store)
     await post(api, store, shopper(), product())
@@ -88,7 +88,7 @@ async def test_a_running_relay_is_woken_by_new_events(
     dev_server: TemporalDevServer,
     database_url: str,
 ) -> None:
-    client = await Client.connect(dev_server.address, data_converter=pydantic_data_converter)
+    client = await Client.connect(dev_server.address, data_converter=data_converter)
     relay = Relay(
         sessionmaker,
         client,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from temporal_payloads import data_converter
 from tests.workflows.changed_workflow import ChangedAbandonedCartWorkflow
 from worker import WORKFLOWS
 
@@ -38,16 +38,14 @@ def test_no_history_is_left_unreplayed() -> None:
 
 @pytest.mark.parametrize("name", RECORDED)
 async def test_history_replays_with_current_code(name: str) -> None:
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter)
     result = await replayer.replay_workflow(history(name), raise_on_replay_failure=False)
     assert result.replay_failure is None
 
 
 async def test_a_changed_workflow_fails_to_replay_a_recorded_run() -> None:
     """The guard works: code that would take a run in flight down another path fails."""
-    replayer = Replayer(
-        workflows=[ChangedAbandonedCartWorkflow], data_converter=pydantic_data_converter
-    )
+    replayer = Replayer(workflows=[ChangedAbandonedCartWorkflow], data_converter=data_converter)
     result = await replayer.replay_workflow(
         history("abandoned_cart_sent"), raise_on_replay_failure=False
     )

@@ -13,7 +13,6 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from werkzeug import Request, Response
@@ -23,6 +22,7 @@ from config import Settings
 from devstack.temporal import free_port
 from models.database import SessionMaker
 from services.growth.webhooks import WebhookEvent, emit
+from temporal_payloads import data_converter
 from tests.conftest import StoreKeys
 from webhook_outbox import WebhookOutbox, workflow_id
 
@@ -201,7 +201,7 @@ async def test_an_event_emitted_while_temporal_refuses_waits_and_goes_out_later(
         (delivery,) = await emit(session, store.id, WebhookEvent.PAYOUT_CREATED, {"payout_id": "p"})
     # A port where no Temporal listens: every start fails.
     down = await Client.connect(
-        f"127.0.0.1:{free_port()}", data_converter=pydantic_data_converter, lazy=True
+        f"127.0.0.1:{free_port()}", data_converter=data_converter, lazy=True
     )
 
     await WebhookOutbox(

@@ -1,0 +1,46 @@
+"""The engine's payload converter: every converter the SDK builds (one per workflow instance)
+decodes the run's types with the process's one adapter per type, and a class a sandbox imported
+afresh still decodes, with an adapter of its own."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flow_contract import FlowKind, RunStep
+from temporal_payloads import PayloadConverter, _shared, data_converter
+
+
+def test_each_new_converter_decodes_the_runs_types_with_the_shared_adapters() -> None:
+    step = RunStep(
+        store_id="st_1",
+        workflow_id="cart:st_1:k_1",
+        run_key="r",
+        flow=FlowKind.ABANDONED_CART,
+        flow_version=3,
+        step=1,
+        customer_id="c_1",
+        cart_id="k_1",
+        now=datetime(2026, 12, 1, 12, 0, tzinfo=UTC),
+    )
+    (payload,) = data_converter.payload_converter.to_payloads([step])
+    assert data_converter.payload_converter.from_payloads([payload], [RunStep]) == [step]
+    before = _shared.cache_info()
+
+    # What the SDK does for each workflow instance: a converter of its own.
+    for _ in range(3):
+        assert PayloadConverter().from_payloads([payload], [RunStep]) == [step]
+
+    after = _shared.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (3, 0)
+
+
+def test_a_class_of_a_sandboxs_own_import_is_decoded_and_not_shared() -> None:
+    @dataclass
+    class Local:  # not found under its name in its module, as a sandbox's copy is not
+        amount: int
+
+    converter = PayloadConverter()
+    (payload,) = converter.to_payloads([Local(250)])
+    entries = _shared.cache_info().currsize
+
+    assert converter.from_payloads([payload], [Local]) == [Local(250)]
+    assert _shared.cache_info().currsize == entries
