@@ -5,7 +5,7 @@ import logging
 
 from temporalio.client import Client
 from temporalio.worker import Worker, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from activities.affiliates import AffiliateActivities
 from activities.audiences import AudienceActivities
@@ -26,6 +26,7 @@ from models.database import SessionMaker, create_engine, create_sessionmaker
 from payout_schedules import PayoutScheduler
 from relay import Relay
 from reward_outbox import RewardOutbox
+from sandbox import CompiledOnceSandboxRunner
 from services.channels.connections import ChannelKeys
 from services.logging import configure_logging
 from services.messaging.consent import unsubscribe_url
@@ -77,9 +78,10 @@ PASSTHROUGH = (
 
 
 def workflow_runner() -> WorkflowRunner:
-    """The sandbox, kept: it catches nondeterministic workflow code (bench.replay_cost)."""
+    """The sandbox, kept: it catches nondeterministic workflow code (bench.replay_cost); its
+    glue code compiled once (sandbox.py)."""
     restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-    return SandboxedWorkflowRunner(restrictions=restrictions)
+    return CompiledOnceSandboxRunner(restrictions=restrictions)
 
 
 async def connect_temporal(settings: Settings) -> Client:

@@ -13,7 +13,7 @@ from temporalio.worker import Replayer
 
 from temporal_payloads import data_converter
 from tests.workflows.changed_workflow import ChangedAbandonedCartWorkflow
-from worker import WORKFLOWS
+from worker import WORKFLOWS, workflow_runner
 
 HISTORIES = Path(__file__).parent / "histories"
 # What the recording tests write (`record_history`): each must be there, so a renamed or
@@ -38,7 +38,9 @@ def test_no_history_is_left_unreplayed() -> None:
 
 @pytest.mark.parametrize("name", RECORDED)
 async def test_history_replays_with_current_code(name: str) -> None:
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter)
+    replayer = Replayer(
+        workflows=WORKFLOWS, data_converter=data_converter, workflow_runner=workflow_runner()
+    )
     result = await replayer.replay_workflow(history(name), raise_on_replay_failure=False)
     assert result.replay_failure is None
 

@@ -1,12 +1,17 @@
-"""The engine's payload converter: every converter the SDK builds (one per workflow instance)
-decodes the run's types with the process's one adapter per type, and a class a sandbox imported
-afresh still decodes, with an adapter of its own."""
+"""What the worker spends once per process rather than once per run: the payload converter's
+adapters (the SDK builds a converter per workflow instance; a class a sandbox imported afresh
+still decodes, with an adapter of its own), and the sandbox's compiled glue code."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from temporalio.worker import Replayer
+
 from flow_contract import FlowKind, RunStep
+from sandbox import _compiled
 from temporal_payloads import PayloadConverter, _shared, data_converter
+from tests.workflows.test_replay import history
+from worker import WORKFLOWS, workflow_runner
 
 
 def test_each_new_converter_decodes_the_runs_types_with_the_shared_adapters() -> None:
@@ -44,3 +49,17 @@ def test_a_class_of_a_sandboxs_own_import_is_decoded_and_not_shared() -> None:
 
     assert converter.from_payloads([payload], [Local]) == [Local(250)]
     assert _shared.cache_info().currsize == entries
+
+
+async def test_the_sandbox_compiles_its_glue_once_per_process() -> None:
+    replayer = Replayer(
+        workflows=WORKFLOWS, data_converter=data_converter, workflow_runner=workflow_runner()
+    )
+    await replayer.replay_workflow(history("abandoned_cart_sent"))
+    before = _compiled.cache_info()
+
+    await replayer.replay_workflow(history("abandoned_cart_sent"))
+
+    after = _compiled.cache_info()
+    assert after.misses == before.misses
+    assert after.hits - before.hits >= 4  # the run's creation and its activations
