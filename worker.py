@@ -77,10 +77,11 @@ PASSTHROUGH = (
 )
 
 
-def workflow_runner() -> WorkflowRunner:
+def workflow_runner(*passthrough: str) -> WorkflowRunner:
     """The sandbox, kept: it catches nondeterministic workflow code (bench.replay_cost); its
-    glue code compiled once (sandbox.py)."""
-    restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    glue code compiled once (sandbox.py). `passthrough`: more modules to pass through (the
+    benchmarks' own run types)."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH, *passthrough)
     return CompiledOnceSandboxRunner(restrictions=restrictions)
 
 

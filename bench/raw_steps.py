@@ -3,7 +3,8 @@
 Each run is started with its search attributes, sleeps the trigger delay, then for each step
 upserts `FlowStep`, runs a local activity that only counts the step, and sleeps the next delay;
 then it upserts `FlowOutcome` and completes. No database, no provider, no relay. Steps per second
-of this on the same server and in the same kind of worker is the most the engine could send."""
+of this on the same server and in the same kind of worker (the engine's sandbox runner, the
+engine's payload converter) is the most the engine could send."""
 
 import asyncio
 import contextlib
@@ -19,16 +20,12 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import Worker
 
 with workflow.unsafe.imports_passed_through():
+    from bench.raw_run import RawRun
     from config import Settings
+    from worker import workflow_runner
     from workflows.search_attributes import FLOW_KIND, FLOW_OUTCOME, FLOW_STEP, STORE_ID
 
 STARTS_CONCURRENCY = 64
-
-
-@dataclass
-class RawRun:
-    trigger_delay_seconds: float
-    step_delays_seconds: list[float]
 
 
 def shape_of(flow: dict[str, Any]) -> RawRun:
@@ -101,12 +98,14 @@ async def raw_steps(client: Client, runs: int, run: RawRun, within_seconds: floa
             )
 
     cache = Settings.model_fields["worker_max_cached_workflows"].default  # as the engine's worker
+    # The engine's sandbox, passing the run's input type through as the engine's are.
     async with Worker(
         client,
         task_queue=queue,
         workflows=[RawSteps],
         activities=[counter.step],
         max_cached_workflows=cache,
+        workflow_runner=workflow_runner("bench.raw_run"),
     ):
         began = time.monotonic()
         await asyncio.gather(*(start(i) for i in range(runs)))
