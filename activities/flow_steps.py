@@ -21,7 +21,7 @@ from integrations.messaging import (
     PermanentSendError,
     provider_for,
 )
-from models.database import SessionMaker
+from models.database import SessionMaker, autocommit_sessionmaker
 from services.events.log import close_run
 from services.messaging.flows import PinnedFlows
 from services.messaging.sending import (
@@ -54,6 +54,8 @@ class FlowActivities:
         """`defaults`: what a store without its own settings sends with (a bare string is the
         storefront URL alone)."""
         self._sessionmaker = sessionmaker
+        # For the one statement that records the provider's answer.
+        self._single = autocommit_sessionmaker(sessionmaker)
         self._provider = provider
         self._defaults = as_defaults(defaults)
         self._renderer = renderer
@@ -124,7 +126,7 @@ class FlowActivities:
                     await release_send(session, prepared.message_id)
                 raise  # transient: Temporal retries with backoff
             else:
-                async with self._sessionmaker.begin() as session:
+                async with self._single() as session:
                     await record_sent(session, prepared.message_id, provider_id)
                 return StepOutcome(MessageStatus.SENT, message_id=prepared.message_id)
         if failure is not None:

@@ -42,7 +42,7 @@ from api.routes import (
     webhooks,
 )
 from config import Settings, load_settings_or_exit
-from models.database import create_engine, create_sessionmaker
+from models.database import autocommit_sessionmaker, create_engine, create_sessionmaker
 from services.logging import configure_logging
 
 
@@ -54,8 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.require_database_url())
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
-        autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-        app.state.autocommit_sessionmaker = create_sessionmaker(autocommit)
+        app.state.autocommit_sessionmaker = autocommit_sessionmaker(app.state.sessionmaker)
         yield
         await engine.dispose()
 

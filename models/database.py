@@ -45,3 +45,10 @@ def _check_alive(dbapi_connection: Any, record: Any, proxy: Any) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def autocommit_sessionmaker(sessionmaker: SessionMaker) -> SessionMaker:
+    """Sessions on the same pool whose statements each commit on their own: for work that is
+    one statement, no BEGIN and COMMIT round trips."""
+    engine: AsyncEngine = sessionmaker.kw["bind"]
+    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))

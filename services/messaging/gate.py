@@ -48,11 +48,22 @@ class GateVerdict:
     promo_code: str | None = None
 
 
-async def check_send_gate(session: AsyncSession, gate: StepRequest) -> GateVerdict:
-    """Suppress with a reason, hold until a time, or send (with `rows`). A step that names a
-    promo-code rule takes its code here, in the caller's transaction: no code left is the last
-    reason to say no, and the send never has to decide it again."""
-    facts = await _read_facts(session, gate)
+@dataclass(frozen=True)
+class Facts:
+    customer: Customer | None
+    cart: Cart | None
+    store: Store | None
+    switched_off: bool
+    ordered_since_start: bool  # an order of the customer since the run started
+    # The step's message-log row, when an earlier attempt of the step wrote it.
+    message: Message | None = None
+
+
+async def check_send_gate(session: AsyncSession, gate: StepRequest, facts: Facts) -> GateVerdict:
+    """Suppress with a reason, hold until a time, or send (with `rows`), from the step's facts
+    (`read_facts`). A step that names a promo-code rule takes its code here, in the caller's
+    transaction: no code left is the last reason to say no, and the send never has to decide it
+    again."""
     customer, cart, store, switched_off = (
         facts.customer,
         facts.cart,
@@ -90,20 +101,11 @@ async def check_send_gate(session: AsyncSession, gate: StepRequest) -> GateVerdi
     return GateVerdict(rows=StepRows(customer, store, cart), promo_code=code)
 
 
-@dataclass(frozen=True)
-class _Facts:
-    customer: Customer | None
-    cart: Cart | None
-    store: Store | None
-    switched_off: bool
-    ordered_since_start: bool  # an order of the customer since the run started
-
-
-async def _read_facts(session: AsyncSession, gate: StepRequest) -> _Facts:
+async def read_facts(session: AsyncSession, gate: StepRequest, step_key: str) -> Facts:
     """The customer, the cart, the store (its settings are read at send time), whether staff
-    turned the flow off since the run started, and whether the customer ordered since, in one
-    statement. Off at any version after the pinned one counts, so turning the flow back on
-    affects new runs only."""
+    turned the flow off since the run started, whether the customer ordered since, and the
+    step's message-log row by its idempotency key (`step_key`), in one statement. Off at any
+    version after the pinned one counts, so turning the flow back on affects new runs only."""
     statement = _facts_statement(
         gate.customer_id is not None,
         gate.cart_id is not None,
@@ -117,19 +119,20 @@ async def _read_facts(session: AsyncSession, gate: StepRequest) -> _Facts:
         "flow_version": gate.flow_version,
         "workflow_id": gate.workflow_id,
         "order_id": gate.order_id or "",
+        "step_key": step_key,
     }
     row = (await session.execute(statement, params)).first()
     if row is None:
-        return _Facts(None, None, None, False, False)
-    store, customer, cart, off, since = row
-    return _Facts(customer, cart, store, bool(off), bool(since))
+        return Facts(None, None, None, False, False)
+    store, customer, cart, message, off, since = row
+    return Facts(customer, cart, store, bool(off), bool(since), message)
 
 
 @functools.cache
 def _facts_statement(
     customer: bool, cart: bool, orders: bool
-) -> Select[Store, Customer, Cart, bool, bool]:
-    """`_read_facts`'s statement for a step with (or without) a customer, a cart, and orders
+) -> Select[Store, Customer, Cart, Message, bool, bool]:
+    """`read_facts`'s statement for a step with (or without) a customer, a cart, and orders
     that end it; built once per shape (a step runs it with its own values)."""
     store_id: BindParameter[str] = bindparam("store_id")
     switched_off = exists().where(
@@ -154,11 +157,15 @@ def _facts_statement(
     cart_on = (
         and_(Cart.store_id == Store.id, Cart.cart_id == bindparam("cart_id")) if cart else false()
     )
+    message_on = and_(
+        Message.store_id == Store.id, Message.idempotency_key == bindparam("step_key")
+    )
     return (
-        select(Store, Customer, Cart, switched_off, ordered)
+        select(Store, Customer, Cart, Message, switched_off, ordered)
         .select_from(Store)
         .outerjoin(Customer, customer_on)
         .outerjoin(Cart, cart_on)
+        .outerjoin(Message, message_on)
         .where(Store.id == store_id)
     )
 
