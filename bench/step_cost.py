@@ -81,7 +81,7 @@ async def run(steps: int, profile: int = 0) -> Report:
     async with database() as url:
         store_id = await seed(url, 2 * steps if profile else steps)
         engine = create_engine(url)
-        statements = {"sql": 0, "commits": 0}
+        statements = {"sql": 0, "commits": 0, "connects": 0}
 
         def count(*_: Any) -> None:
             statements["sql"] += 1
@@ -89,8 +89,12 @@ async def run(steps: int, profile: int = 0) -> Report:
         def commit(*_: Any) -> None:
             statements["commits"] += 1
 
+        def connect(*_: Any) -> None:
+            statements["connects"] += 1
+
         event.listen(engine.sync_engine, "before_cursor_execute", count)
         event.listen(engine.sync_engine, "commit", commit)
+        event.listen(engine.sync_engine, "connect", connect)
         sessionmaker = create_sessionmaker(engine)
         activities = FlowActivities(sessionmaker, LogProvider(), "https://shop.example")
         env = ActivityEnvironment()
@@ -100,7 +104,7 @@ async def run(steps: int, profile: int = 0) -> Report:
                 await session.execute(text("select 1"))
 
         base_cpu, base_wall = await timed(steps, lambda i: baseline())
-        statements.update(sql=0, commits=0)
+        statements.update(sql=0, commits=0, connects=0)
 
         async def one(i: int) -> None:
             request = RunStep(
@@ -125,6 +129,7 @@ async def run(steps: int, profile: int = 0) -> Report:
     report.add("wall per step, one at a time", f"{wall:.2f} ms", f"baseline {base_wall:.2f} ms")
     report.add("SQL statements per step", f"{counted['sql'] / steps:.1f}", "baseline 1")
     report.add("commits per step", f"{counted['commits'] / steps:.1f}", "baseline 1")
+    report.add("new database connections", f"{counted['connects']:,}", "the pool's, reused")
     report.notes.append(
         "baseline: `select 1` in its own transaction on the same engine; provider: log"
     )
