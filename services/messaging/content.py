@@ -1,23 +1,19 @@
 """What a flow message says: the template scope (customer, cart or product, promo code) and a
 link that carries UTM parameters, the message id and the code, for attribution."""
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Customer, Order, Product
 from services.urls import web_url_or_none
 
-
-@dataclass(frozen=True)
-class CartProduct:
-    """What the catalog says of a product in the cart."""
-
-    title: str
-    available: bool  # can be bought (listed, not deleted)
+_PRODUCTS = select(Product).where(
+    Product.store_id == bindparam("store_id"),
+    Product.product_id.in_(bindparam("product_ids", expanding=True)),
+)
 
 
 def tracked_link(
@@ -61,7 +57,6 @@ async def message_scope(
     customer: Customer,
     cart_id: str | None,
     cart: Cart | None,
-    cart_products: Mapping[str, CartProduct],
     product_id: str | None,
     order_id: str | None,
     storefront_url: str,
@@ -78,7 +73,7 @@ async def message_scope(
     if cart_id is not None:
         target = f"{storefront}/cart/{cart_id}"
         if cart is not None:
-            cart_view = _cart_view(cart, cart_products)
+            cart_view = await _cart_view(session, store_id, cart)
     if product_id is not None:
         product = await session.get(Product, (store_id, product_id))
         if product is not None:
@@ -104,12 +99,16 @@ async def message_scope(
     }
 
 
-def _cart_view(cart: Cart, products: Mapping[str, CartProduct]) -> dict[str, Any]:
-    """The cart's items that can still be bought, titled as the catalog has them."""
+async def _cart_view(session: AsyncSession, store_id: str, cart: Cart) -> dict[str, Any]:
+    ids = [i["product_id"] for i in cart.items]
+    products = {
+        p.product_id: p
+        for p in await session.scalars(_PRODUCTS, {"store_id": store_id, "product_ids": ids})
+    }
     items = []
     for item in cart.items:
         product = products.get(item["product_id"])
-        if product is not None and not product.available:
+        if product is not None and (not product.available or product.deleted_at is not None):
             continue
         items.append({**item, "title": product.title if product else item["product_id"]})
     return {"items": items, "subtotal": cart.subtotal, "currency": cart.currency}

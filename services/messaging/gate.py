@@ -3,31 +3,25 @@ until when to hold it (quiet hours), or that it goes: then with the rows the sen
 and the promo code the step gives, issued here. Every "no" is decided here, and only here."""
 
 import functools
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
-    ScalarSelect,
     Select,
     and_,
     bindparam,
     exists,
     false,
     func,
-    null,
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flow_contract import FlowKind, GateReason, MessageStatus, StepRequest
 from models import Cart, Customer, FlowVersion, Message, Order, Product, RecoveryRun, Store
-from services.messaging.content import CartProduct
 from services.messaging.holdout import in_holdout
 from services.messaging.promo_codes import issue_code
 from services.messaging.quiet_hours import quiet_until
@@ -43,8 +37,6 @@ class StepRows:
     cart: Cart | None
     # The step's message-log row, once `decide_step` has written (or found) it.
     message: Message | None = None
-    # The catalog's word on the cart's products (those it knows), read with the cart.
-    cart_products: Mapping[str, CartProduct] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,10 +57,6 @@ class Facts:
     ordered_since_start: bool  # an order of the customer since the run started
     # The step's message-log row, when an earlier attempt of the step wrote it.
     message: Message | None = None
-    cart_products: Mapping[str, CartProduct] = field(default_factory=dict)
-
-    def rows(self, customer: Customer, message: Message | None = None) -> "StepRows":
-        return StepRows(customer, self.store, self.cart, message, self.cart_products)
 
 
 async def check_send_gate(session: AsyncSession, gate: StepRequest, facts: Facts) -> GateVerdict:
@@ -92,7 +80,7 @@ async def check_send_gate(session: AsyncSession, gate: StepRequest, facts: Facts
     if reason is None and not getattr(customer, f"consent_{gate.channel}"):
         reason = GateReason.NO_CONSENT
     if reason is None:
-        reason = await _product_reason(session, gate, cart, facts.cart_products)
+        reason = await _product_reason(session, gate, cart)
     if reason is None:
         reason = await _frequency_reason(session, gate)
     if reason is not None:
@@ -110,7 +98,7 @@ async def check_send_gate(session: AsyncSession, gate: StepRequest, facts: Facts
         code = await issue_code(session, gate.store_id, rule_id, customer.customer_id)
         if code is None:
             return GateVerdict(GateReason.NO_PROMO_CODE)
-    return GateVerdict(rows=facts.rows(customer), promo_code=code)
+    return GateVerdict(rows=StepRows(customer, store, cart), promo_code=code)
 
 
 async def read_facts(session: AsyncSession, gate: StepRequest, step_key: str) -> Facts:
@@ -136,15 +124,14 @@ async def read_facts(session: AsyncSession, gate: StepRequest, step_key: str) ->
     row = (await session.execute(statement, params)).first()
     if row is None:
         return Facts(None, None, None, False, False)
-    store, customer, cart, message, off, since, products = row
-    known = {pid: CartProduct(title, available) for pid, title, available in products or ()}
-    return Facts(customer, cart, store, bool(off), bool(since), message, known)
+    store, customer, cart, message, off, since = row
+    return Facts(customer, cart, store, bool(off), bool(since), message)
 
 
 @functools.cache
 def _facts_statement(
     customer: bool, cart: bool, orders: bool
-) -> Select[Store, Customer, Cart, Message, bool, bool, list[Any] | None]:
+) -> Select[Store, Customer, Cart, Message, bool, bool]:
     """`read_facts`'s statement for a step with (or without) a customer, a cart, and orders
     that end it; built once per shape (a step runs it with its own values)."""
     store_id: BindParameter[str] = bindparam("store_id")
@@ -173,29 +160,13 @@ def _facts_statement(
     message_on = and_(
         Message.store_id == Store.id, Message.idempotency_key == bindparam("step_key")
     )
-    products = _cart_products() if cart else null()
     return (
-        select(Store, Customer, Cart, Message, switched_off, ordered, products)
+        select(Store, Customer, Cart, Message, switched_off, ordered)
         .select_from(Store)
         .outerjoin(Customer, customer_on)
         .outerjoin(Cart, cart_on)
         .outerjoin(Message, message_on)
         .where(Store.id == store_id)
-    )
-
-
-def _cart_products() -> ScalarSelect[list[Any] | None]:
-    """The cart's products the catalog knows, as [id, title, can be bought] (for the gate's
-    "all gone" and the message's cart), read with the cart (correlated to it)."""
-    in_cart = select(
-        func.jsonb_array_elements(Cart.items, type_=JSONB)["product_id"].astext
-    ).scalar_subquery()
-    buyable = and_(Product.available.is_(True), Product.deleted_at.is_(None))
-    entry = func.jsonb_build_array(Product.product_id, Product.title, buyable)
-    return (
-        select(func.jsonb_agg(entry, type_=JSONB))
-        .where(Product.store_id == Store.id, Product.product_id.in_(in_cart))
-        .scalar_subquery()
     )
 
 
@@ -219,25 +190,22 @@ async def _flow_reason(
 
 
 async def _product_reason(
-    session: AsyncSession,
-    gate: StepRequest,
-    cart: Cart | None,
-    cart_products: Mapping[str, CartProduct],
+    session: AsyncSession, gate: StepRequest, cart: Cart | None
 ) -> GateReason | None:
     """The cart's products (all of them) or the viewed product can no longer be bought. A
     product the catalog mirror has not heard of counts as available."""
     if gate.product_id is not None:
-        gone = await session.scalar(
-            _GONE_PRODUCTS, {"store_id": gate.store_id, "product_ids": [gate.product_id]}
-        )
-        return GateReason.PRODUCT_UNAVAILABLE if gone else None
-    if gate.cart_id is None or cart is None:
+        product_ids = {gate.product_id}
+    elif gate.cart_id is not None:
+        product_ids = {item["product_id"] for item in cart.items} if cart else set()
+    else:
         return None
-    product_ids = {item["product_id"] for item in cart.items}
-    unbuyable = {pid for pid, product in cart_products.items() if not product.available}
-    if product_ids and product_ids <= unbuyable:
-        return GateReason.PRODUCT_UNAVAILABLE
-    return None
+    if not product_ids:
+        return None
+    gone = await session.scalar(
+        _GONE_PRODUCTS, {"store_id": gate.store_id, "product_ids": list(product_ids)}
+    )
+    return GateReason.PRODUCT_UNAVAILABLE if (gone or 0) >= len(product_ids) else None
 
 
 async def _frequency_reason(session: AsyncSession, gate: StepRequest) -> GateReason | None:

@@ -75,7 +75,6 @@ async def prepare_send(
         customer=customer,
         cart_id=ctx.cart_id,
         cart=rows.cart,
-        cart_products=rows.cart_products,
         product_id=ctx.product_id,
         order_id=ctx.order_id,
         storefront_url=own.storefront_base_url,

@@ -5,7 +5,7 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flow_contract import GateReason, MessageStatus, StepRequest
-from services.messaging.gate import GateVerdict, check_send_gate, read_facts
+from services.messaging.gate import GateVerdict, StepRows, check_send_gate, read_facts
 from services.messaging.log import StepRef, record_step
 
 
@@ -33,7 +33,7 @@ async def decide_step(session: AsyncSession, req: StepRequest) -> GateVerdict:
             return GateVerdict(GateReason(existing.suppression_reason))
         if facts.customer is None:  # customers are never deleted: the first attempt found it
             raise LookupError(f"customer {req.customer_id!r} of a decided step is gone")
-        return GateVerdict(rows=facts.rows(facts.customer, existing))
+        return GateVerdict(rows=StepRows(facts.customer, facts.store, facts.cart, existing))
     verdict = await check_send_gate(session, req, facts)
     if verdict.reason is not None:
         await record_step(session, ref, status=MessageStatus.SUPPRESSED, reason=verdict.reason)
