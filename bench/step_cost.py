@@ -3,6 +3,11 @@ real PostgreSQL, with the `log` provider (no network). Prints CPU and wall time 
 SQL statements and transactions it runs, beside a baseline of one trivial statement in its own
 transaction on the same engine.
 
+Then the same number of steps again in bursts (as a wave of due steps reaches a worker), with the
+worker's pool and its cap on steps at once (worker.py), and then with the pool of a plain engine
+and no cap: PostgreSQL's CPU per step and the connections opened, which a pool smaller than the
+steps at once opens and closes over and over (a new backend each time).
+
 `.venv/bin/python -m bench.step_cost [--steps 2000] [--profile N]`: with `--profile`, the steps
 run a second time under cProfile and its top N entries by own time are printed."""
 
@@ -29,6 +34,7 @@ from bench.flow_config import FLOW
 from bench.report import Report, publish
 from bench.stack import (
     OPERATOR_TOKEN,
+    CpuMeter,
     cart_updated,
     create_store,
     customer_upserted,
@@ -39,21 +45,23 @@ from bench.stack import (
 )
 from config import Settings
 from devstack.migrate import upgrade_database
-from devstack.postgres import start_postgres
+from devstack.postgres import LocalPostgres, start_postgres
 from flow_contract import FlowKind, RunStep
 from integrations.messaging import LogProvider
 from models.database import create_engine, create_sessionmaker
+from worker import LOCAL_STEPS_AT_ONCE, WORKER_POOL
 
 console = Console()
+BURST = 120  # steps due at once
 
 
 @asynccontextmanager
-async def database() -> AsyncIterator[str]:
+async def database() -> AsyncIterator[LocalPostgres]:
     with tempfile.TemporaryDirectory(prefix="shopstar-bench-step-") as folder:
         postgres = start_postgres(Path(folder) / "pg")
         try:
             await asyncio.to_thread(upgrade_database, postgres.url)
-            yield postgres.url
+            yield postgres
         finally:
             postgres.stop()
 
@@ -78,8 +86,9 @@ async def seed(url: str, carts: int) -> str:
 
 async def run(steps: int, profile: int = 0) -> Report:
     report = Report(name="step_cost", title=f"One flow step in process: {steps:,} steps")
-    async with database() as url:
-        store_id = await seed(url, 2 * steps if profile else steps)
+    async with database() as postgres:
+        url = postgres.url
+        store_id = await seed(url, (3 + bool(profile)) * steps)
         engine = create_engine(url)
         statements = {"sql": 0, "commits": 0, "connects": 0}
 
@@ -107,33 +116,41 @@ async def run(steps: int, profile: int = 0) -> Report:
         statements.update(sql=0, commits=0, connects=0)
 
         async def one(i: int) -> None:
-            request = RunStep(
-                store_id=store_id,
-                workflow_id=f"cart:{store_id}:k{i}",
-                run_key="r1",
-                flow=FlowKind.ABANDONED_CART,
-                flow_version=1,
-                step=0,
-                customer_id=f"c{i}",
-                cart_id=f"k{i}",
-            )
-            outcome = await env.run(activities.run_flow_step, request)
+            outcome = await env.run(activities.run_flow_step, first_step(store_id, i))
             assert outcome.status == "sent", outcome
 
         cpu, wall = await timed(steps, one)
         counted = dict(statements)
-        if profile:
-            await profiled(steps, one, profile)
         await engine.dispose()
+        postmaster = postgres.server.get_pid()
+        assert postmaster is not None
+        bursts = {
+            f"pool {pool}, {at_once} steps at once": await in_bursts(
+                url, store_id, range(k * steps, (k + 1) * steps), postmaster, pool, at_once
+            )
+            for k, (pool, at_once) in enumerate(
+                [(WORKER_POOL, LOCAL_STEPS_AT_ONCE), (10, BURST)], start=1
+            )
+        }
+        if profile:
+            engine = create_engine(url)
+            activities = FlowActivities(
+                create_sessionmaker(engine), LogProvider(), "https://shop.example"
+            )
+            await profiled(range(3 * steps, 4 * steps), one, profile)
+            await engine.dispose()
     report.add("CPU per step (gate + send)", f"{cpu:.2f} ms", f"baseline {base_cpu:.2f} ms")
     report.add("wall per step, one at a time", f"{wall:.2f} ms", f"baseline {base_wall:.2f} ms")
     report.add("SQL statements per step", f"{counted['sql'] / steps:.1f}", "baseline 1")
     report.add("commits per step", f"{counted['commits'] / steps:.1f}", "baseline 1")
     report.add("new database connections", f"{counted['connects']:,}", "the pool's, reused")
+    for name, (pg_ms, connects) in bursts.items():
+        report.add(f"bursts of {BURST}, {name}: PostgreSQL CPU per step", f"{pg_ms:.2f} ms")
+        report.add(f"bursts of {BURST}, {name}: connections opened", f"{connects:,}")
     report.notes.append(
         "baseline: `select 1` in its own transaction on the same engine; provider: log"
     )
-    report.data.update(steps=steps, cpu_ms=cpu, wall_ms=wall, statements=counted)
+    report.data.update(steps=steps, cpu_ms=cpu, wall_ms=wall, statements=counted, bursts=bursts)
     return report
 
 
@@ -147,11 +164,57 @@ async def timed(steps: int, call: Any) -> tuple[float, float]:
     return (time.process_time() - cpu0) * 1000 / n, (time.perf_counter() - wall0) * 1000 / n
 
 
-async def profiled(steps: int, call: Any, top: int) -> None:
-    """The same steps again (new ids), under cProfile: the top entries by own time."""
+async def in_bursts(
+    url: str, store_id: str, carts: range, postmaster: int, pool: int, at_once: int
+) -> tuple[float, int]:
+    """The carts' first steps in bursts of BURST, at most `at_once` running, on an engine with
+    `pool` connections: PostgreSQL's CPU milliseconds per step and the connections opened."""
+    engine = create_engine(url, pool_size=pool)
+    opened = 0
+
+    def connect(*_: Any) -> None:
+        nonlocal opened
+        opened += 1
+
+    event.listen(engine.sync_engine, "connect", connect)
+    activities = FlowActivities(create_sessionmaker(engine), LogProvider(), "https://shop.example")
+    env = ActivityEnvironment()
+    limit = asyncio.Semaphore(at_once)
+
+    async def one(i: int) -> None:
+        async with limit:
+            outcome = await env.run(activities.run_flow_step, first_step(store_id, i))
+            assert outcome.status == "sent", outcome
+
+    meter = CpuMeter({"postgres": postmaster})
+    meter.start()
+    began = time.monotonic()
+    for start in range(carts.start, carts.stop, BURST):
+        await asyncio.gather(*(one(i) for i in range(start, min(carts.stop, start + BURST))))
+        await asyncio.sleep(0.3)  # the next wave of due steps
+    used = meter.percent()["postgres"] / 100 * (time.monotonic() - began)
+    await engine.dispose()
+    return used * 1000 / len(carts), opened
+
+
+def first_step(store_id: str, i: int) -> RunStep:
+    return RunStep(
+        store_id=store_id,
+        workflow_id=f"cart:{store_id}:k{i}",
+        run_key="r1",
+        flow=FlowKind.ABANDONED_CART,
+        flow_version=1,
+        step=0,
+        customer_id=f"c{i}",
+        cart_id=f"k{i}",
+    )
+
+
+async def profiled(carts: range, call: Any, top: int) -> None:
+    """More steps (new carts), under cProfile: the top entries by own and cumulative time."""
     profiler = cProfile.Profile()
     profiler.enable()
-    for i in range(steps, 2 * steps):
+    for i in carts:
         await call(i)
     profiler.disable()
     out = io.StringIO()
