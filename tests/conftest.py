@@ -164,6 +164,7 @@ async def worker(
     """A worker on a task queue of this test's own; when the test is over, the runs it started
     are ended before the worker goes (tests/temporal_runs.py says why)."""
     own = settings.model_copy(update={"task_queue": f"test-{uuid.uuid4().hex[:8]}"})
+    await started_runs.end_all(temporal_env.client)  # what a test without a worker left
     async with build_worker(temporal_env.client, sessionmaker, own, renderer) as worker:
         yield worker
         await started_runs.end_all(temporal_env.client)
