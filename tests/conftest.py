@@ -4,7 +4,8 @@ whole session; a fresh store per test, so tests never see each other's data."""
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,8 +141,7 @@ def renderer() -> TemplateRenderer:
     return TemplateRenderer(processes=2)
 
 
-@pytest.fixture
-async def fresh_outbox(sessionmaker: SessionMaker) -> None:
+async def clear_outbox(sessionmaker: SessionMaker) -> None:
     """The events earlier tests left undelivered are marked delivered, so that this test's relay
     starts the runs of this test's stores only. Left to it, the relay would also start other
     tests' runs on this test's worker (commissions, conversions retrying against no fake), and
@@ -153,21 +153,42 @@ async def fresh_outbox(sessionmaker: SessionMaker) -> None:
 
 
 @pytest.fixture
-async def worker(
+async def fresh_outbox(sessionmaker: SessionMaker) -> None:
+    """`clear_outbox`, for a test whose relay delivers to a server of its own."""
+    await clear_outbox(sessionmaker)
+
+
+WorkerWith = Callable[..., AbstractAsyncContextManager[Worker]]
+
+
+@pytest.fixture
+def worker_with(
     temporal_env: WorkflowEnvironment,
     sessionmaker: SessionMaker,
     settings: Settings,
     renderer: TemplateRenderer,
     started_runs: StartedRuns,
-    fresh_outbox: None,
-) -> AsyncIterator[Worker]:
-    """A worker on a task queue of this test's own; when the test is over, the runs it started
-    are ended before the worker goes (tests/temporal_runs.py says why)."""
-    own = settings.model_copy(update={"task_queue": f"test-{uuid.uuid4().hex[:8]}"})
-    await started_runs.end_all(temporal_env.client)  # what a test without a worker left
-    async with build_worker(temporal_env.client, sessionmaker, own, renderer) as worker:
-        yield worker
+) -> WorkerWith:
+    """A worker on a task queue of this test's own, with these settings changed. It starts on a
+    clean outbox and a server with no run left open, and ends every run when it stops
+    (tests/temporal_runs.py says why)."""
+
+    @asynccontextmanager
+    async def start(**changes: Any) -> AsyncIterator[Worker]:
+        own = settings.model_copy(update={"task_queue": f"test-{uuid.uuid4().hex[:8]}", **changes})
+        await clear_outbox(sessionmaker)
         await started_runs.end_all(temporal_env.client)
+        async with build_worker(temporal_env.client, sessionmaker, own, renderer) as worker:
+            yield worker
+            await started_runs.end_all(temporal_env.client)
+
+    return start
+
+
+@pytest.fixture
+async def worker(worker_with: WorkerWith) -> AsyncIterator[Worker]:
+    async with worker_with() as worker:
+        yield worker
 
 
 @pytest.fixture

@@ -18,16 +18,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from audience_schedules import AudienceScheduler, audience_schedule
-from config import Settings
 from models import Audience, AudienceMember, Event
 from models.database import SessionMaker
 from relay import Relay
 from services.channels.audiences import current_members
-from services.messaging.templates import TemplateRenderer
 from tests.api.audience_fakes import FakeNetworks
-from tests.conftest import StoreKeys, event
-from tests.temporal_runs import StartedRuns
-from worker import build_worker
+from tests.conftest import StoreKeys, WorkerWith, event
 from workflows.audiences import AudienceSyncInput, AudienceSyncWorkflow
 
 GOOGLE = {
@@ -53,25 +49,10 @@ def fake(httpserver: HTTPServer) -> FakeNetworks:
 
 
 @pytest.fixture
-async def channel_worker(
-    temporal_env: WorkflowEnvironment,
-    sessionmaker: SessionMaker,
-    settings: Settings,
-    renderer: TemplateRenderer,
-    started_runs: StartedRuns,
-    fresh_outbox: None,
-    httpserver: HTTPServer,
-) -> AsyncIterator[Worker]:
+async def channel_worker(worker_with: WorkerWith, httpserver: HTTPServer) -> AsyncIterator[Worker]:
     """A worker whose network calls all go to the fakes."""
-    own = settings.model_copy(
-        update={
-            "task_queue": f"test-{uuid.uuid4().hex[:8]}",
-            "channel_base_url_override": httpserver.url_for("").rstrip("/"),
-        }
-    )
-    async with build_worker(temporal_env.client, sessionmaker, own, renderer) as worker:
+    async with worker_with(channel_base_url_override=httpserver.url_for("").rstrip("/")) as worker:
         yield worker
-        await started_runs.end_all(temporal_env.client)
 
 
 async def post_events(api: httpx.AsyncClient, store: StoreKeys, *events: dict[str, Any]) -> None:

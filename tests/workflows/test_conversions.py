@@ -3,7 +3,6 @@ relay, a conversion run on time-skipping Temporal, and local fakes of the networ
 what the networks check and answer as they do (tests/workflows/ad_network_fakes.py)."""
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,16 +12,12 @@ import pytest
 from pytest_httpserver import HTTPServer
 from temporalio.testing import WorkflowEnvironment
 
-from config import Settings
 from models.database import SessionMaker
 from relay import Relay
-from services.messaging.templates import TemplateRenderer
 from tests.api.affiliate_shop import placed, post, refunded
-from tests.conftest import StoreKeys, event, make_store
-from tests.temporal_runs import StartedRuns
+from tests.conftest import StoreKeys, WorkerWith, event, make_store
 from tests.workflows.ad_network_fakes import Fakes, meta_expired_token
 from tests.workflows.journey import deliver, finish
-from worker import build_worker
 from workflows.search_attributes import FLOW_KIND, FLOW_OUTCOME, ORDER_ID, STORE_ID
 
 GOOGLE = {
@@ -41,24 +36,13 @@ PHONE_HASH = "dc008fda46e2e64002cf2f82a4906236282d431c4f75e5b60bfe79fc48546383"
 
 @pytest.fixture
 async def networks(
-    httpserver: HTTPServer,
-    settings: Settings,
-    sessionmaker: SessionMaker,
-    temporal_env: WorkflowEnvironment,
-    renderer: TemplateRenderer,
-    started_runs: StartedRuns,
-    fresh_outbox: None,
+    httpserver: HTTPServer, sessionmaker: SessionMaker, worker_with: WorkerWith
 ) -> AsyncIterator[tuple[Fakes, Relay]]:
     """The fakes, and a worker that sends every network call to them, with its relay."""
     fakes = Fakes()
     fakes.install(httpserver)
-    task_queue = f"conversions-{uuid.uuid4().hex[:8]}"
-    own = settings.model_copy(
-        update={"task_queue": task_queue, "channel_base_url_override": httpserver.url_for("")}
-    )
-    async with build_worker(temporal_env.client, sessionmaker, own, renderer):
-        yield fakes, Relay(sessionmaker, temporal_env.client, task_queue=task_queue)
-        await started_runs.end_all(temporal_env.client)
+    async with worker_with(channel_base_url_override=httpserver.url_for("")) as worker:
+        yield fakes, Relay(sessionmaker, worker.client, task_queue=worker.task_queue)
 
 
 async def connect(api: httpx.AsyncClient, store: StoreKeys, network: str) -> None:
