@@ -4,7 +4,12 @@ fake SendGrid/Twilio on 127.0.0.1. Prints messages/s delivered to the providers,
 peak memory and history events per completed run, beside the raw signal-with-start rate of the
 same server measured in the same run.
 
-`.venv/bin/python -m bench.flows [--carts 10000] [--temporal file|file-wal|memory]`"""
+`--steps 1 --wait 1800` makes every run wait half an hour before its one step, so that all the
+carts wait at once (`--carts 100000`: the peak of runs waiting is a row); the raw shape then
+runs at most 3,000 runs with the wait cut to 5 s.
+
+`.venv/bin/python -m bench.flows [--carts 10000] [--steps 1-3] [--wait SECONDS]
+[--temporal file|file-wal|memory]`"""
 
 import argparse
 import asyncio
@@ -18,7 +23,7 @@ import httpx
 import psutil  # type: ignore[import-untyped]
 from rich.console import Console
 
-from bench.flow_config import FLOW
+from bench.flow_config import flow_of
 from bench.intake import raw_signal_with_start
 from bench.raw_steps import raw_steps, shape_of
 from bench.report import Report, publish, verdict
@@ -51,6 +56,8 @@ console = Console()
 CACHE = "worker_max_cached_workflows"
 BATCH = 500
 RAW_SAMPLE = 2000
+RAW_RUNS = 3000  # the raw shape's runs at most, its wait at most RAW_WAIT_SECONDS
+RAW_WAIT_SECONDS = 5
 
 
 def tree_rss(pid: int) -> int:
@@ -77,6 +84,7 @@ async def run(
     workers: int,
     fake: FakeProviders,
     report: Report,
+    flow: dict[str, Any],
     cache: int | None = None,
 ) -> None:
     client = await connect_temporal(stack.settings())
@@ -87,7 +95,7 @@ async def run(
         baseline_store = await create_store(api, "raw baseline")
         await enable_flow(api, baseline_store, waiting_flow())
         store = await create_store(api, "flows bench")
-        await enable_flow(api, store, FLOW)
+        await enable_flow(api, store, flow)
         people = [customer_upserted(f"c{i}") for i in range(carts)]
         await post_all(api, store, [product_upserted("p_1"), *people])
         async with sending_workers(stack, fake, workers, cache) as children:
@@ -98,7 +106,7 @@ async def run(
             )
             posted = time.monotonic()
             peak, first, progress = 0, None, [time.monotonic()]
-            expected = 3 * carts
+            expected = len(flow["steps"]) * carts
             meter = CpuMeter(
                 stack_processes(
                     stack, api=api_child, **{c.name.replace("-", " "): c for c in children}
@@ -111,9 +119,10 @@ async def run(
 
             temporal_pid = stack.temporal.process.pid if stack.temporal.process else 0
             server_peak = 0
+            waiting_peak = 0
 
             async def delivered() -> bool:
-                nonlocal peak, first, first_count, server_peak
+                nonlocal peak, first, first_count, server_peak, waiting_peak
                 peak = max(peak, max(tree_rss(c.process.pid) for c in children))
                 server_peak = max(server_peak, tree_rss(temporal_pid))
                 if not started_at and await runs_started(stack, store) >= carts:
@@ -123,7 +132,12 @@ async def run(
                 count = fake.count()
                 if time.monotonic() - progress[0] > 10:
                     progress[0] = time.monotonic()
-                    console.print(f"  {count:,} of {expected:,} messages at the providers")
+                    waiting = await runs_open(stack, store)
+                    waiting_peak = max(waiting_peak, waiting)
+                    console.print(
+                        f"  {count:,} of {expected:,} messages at the providers, "
+                        f"{waiting:,} runs open"
+                    )
                 if count and first is None:
                     first, first_count = time.monotonic(), count
                     meter.start()  # the send phase: from the first message to the last
@@ -154,8 +168,10 @@ async def run(
             raw_rate = RAW_SAMPLE / seconds
             console.print(f"raw signal-with-start: {raw_rate:.0f}/s ({errors} errors)")
     # The same Temporal shape with none of our work, after the engine's worker has stopped.
-    raw = await raw_steps(client, carts, shape_of(FLOW), within_seconds=60 + carts * 0.2)
-    console.print(f"raw 3-step runs: {raw.rate:.0f} steps/s")
+    shape = shape_of({**flow, "trigger_delay_seconds": min(flow_wait(flow), RAW_WAIT_SECONDS)})
+    raw_runs = min(carts, RAW_RUNS)
+    raw = await raw_steps(client, raw_runs, shape, within_seconds=60 + raw_runs * 0.2)
+    console.print(f"raw {len(flow['steps'])}-step runs: {raw.rate:.0f} steps/s")
     duplicates = sum(n - 1 for n in fake.message_ids().values() if n > 1)
     assert first is not None
     last = last if fake.count() >= expected else counted[1]  # the last message, not the stall
@@ -173,7 +189,7 @@ async def run(
         "messages/s (first to last message)", f"{rate:.0f}", "target >= 200", verdict(rate >= 200)
     )
     report.add(
-        "raw Temporal: steps/s of the same 3-step shape",
+        f"raw Temporal: steps/s of the same {len(flow['steps'])}-step shape",
         f"{raw.rate:.0f}",
         f"{raw.runs:,} runs, no database or provider",
     )
@@ -181,7 +197,7 @@ async def run(
     report.add(
         "messages/s (from the first cart posted)",
         f"{overall:.0f}",
-        "incl. the 5 s and 2 x 5 s delays",
+        f"incl. the {flow_wait(flow)} s wait and the steps' delays",
     )
     report.add(
         "raw signal-with-start/s, same server",
@@ -194,6 +210,11 @@ async def run(
             f"{carts / (started_at[0] - began):.0f}",
             "from the first cart posted to the last run started",
         )
+    report.add(
+        "peak of runs open at once (waiting carts)",
+        f"{waiting_peak:,}",
+        f"first step {flow_wait(flow):,} s after the cart, polled every 10 s",
+    )
     report.add("worker processes", str(workers))
     cached = cache if cache is not None else Settings.model_fields[CACHE].default
     report.add("worker cache (runs)", f"{cached:,}", "worker_max_cached_workflows")
@@ -211,7 +232,7 @@ async def run(
             f"{per_message:.1f} ms per message",
         )
     report.add(
-        "history events per 3-step run",
+        f"history events per {len(flow['steps'])}-step run",
         f"max {max(lengths)}, mean {sum(lengths) / len(lengths):.1f}",
         "target <= 60",
         verdict(max(lengths) <= 60),
@@ -229,6 +250,9 @@ async def run(
         history_lengths=lengths,
         duplicates=duplicates,
         cache=cached,
+        steps=len(flow["steps"]),
+        wait_seconds=flow_wait(flow),
+        waiting_peak=waiting_peak,
         temporal_peak_rss=server_peak,
         temporal_disk=temporal_disk(stack),
     )
@@ -279,8 +303,20 @@ async def closed(client: Any, workflow_id: str) -> bool:
     return description.close_time is not None
 
 
-async def main(carts: int, mode: str, workers: int, cache: int | None = None) -> Report:
-    report = Report(name="flows", title=f"Automated messages: {carts:,} carts, 3-step flow")
+def flow_wait(flow: dict[str, Any]) -> int:
+    return int(flow["trigger_delay_seconds"])
+
+
+async def main(
+    carts: int,
+    mode: str,
+    workers: int,
+    cache: int | None = None,
+    flow: dict[str, Any] | None = None,
+) -> Report:
+    flow = flow or flow_of()
+    title = f"Automated messages: {carts:,} carts, {len(flow['steps'])}-step flow"
+    report = Report(name="flows", title=title)
     report.notes.append(
         f"Temporal dev server {TEMPORAL_MODES[mode]}; api, worker (with relay), PostgreSQL, "
         "the fake providers and the bench share the machine"
@@ -288,7 +324,7 @@ async def main(carts: int, mode: str, workers: int, cache: int | None = None) ->
     fake = FakeProviders().start()
     try:
         async with bench_stack("flows", temporal_mode=mode) as stack:
-            await run(stack, carts, workers, fake, report, cache)
+            await run(stack, carts, workers, fake, report, flow, cache)
     finally:
         fake.stop()
     return report
@@ -307,10 +343,16 @@ def cli() -> None:
         help="worker_max_cached_workflows (fewer than carts: "
         "evicted runs replay from their history at their next step)",
     )
+    parser.add_argument("--steps", type=int, default=3, help="the flow's first N steps (1-3)")
+    parser.add_argument(
+        "--wait", type=int, default=5, help="seconds from the cart to the first step"
+    )
     args = parser.parse_args()
     stop_on_sigterm()
     carts = 1000 if args.quick else args.carts
-    publish(asyncio.run(main(carts, args.temporal, args.workers, args.cache)), console)
+    flow = flow_of(args.steps, args.wait)
+    report = asyncio.run(main(carts, args.temporal, args.workers, args.cache, flow))
+    publish(report, console)
 
 
 if __name__ == "__main__":
