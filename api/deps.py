@@ -12,7 +12,8 @@ from services.stores.service import Principal
 bearer = HTTPBearer(auto_error=False)
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Async, as every dependency here: FastAPI runs a plain `def` one in a thread (a hop per request).
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -41,7 +42,7 @@ async def secret_key(principal: Annotated[Principal, Depends(any_key)]) -> Princ
     return principal  # the guard refused a publishable key already (403)
 
 
-def operator(credentials: Credentials) -> None:
+async def operator(credentials: Credentials) -> None:
     """Marks a route as the operator's; the guard compared the token."""
 
 

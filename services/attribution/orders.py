@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Conversion, Order, OrderAttribution, Visit
+from models.json_rows import insert_json_rows, rows_param
 from services.ads.conversions import AdClick, last_ad_click
 from services.attribution.landing import Touch, fbc_value, source_of
 from services.attribution.visits import link_customer, visitors_of
@@ -182,23 +182,44 @@ async def attribute_placed_orders(
     messages = {order_id: (message_id, flow) for order_id, message_id, flow in found.tuples()}
     clicks = [await _ad_click(session, store_id, c.visitor_ids, c.placed_at) for c in credited]
     rows = [
-        _record(store_id, c, messages.get(c.order.order_id), click)
+        _record(c, messages.get(c.order.order_id), click)
         for c, click in zip(credited, clicks, strict=True)
     ]
     if rows:
-        await session.execute(insert(OrderAttribution).values(rows).on_conflict_do_nothing())
+        await session.execute(_INSERT_RECORDS, rows_param(store_id, rows))
     return clicks
 
 
+_RECORD_COLUMNS = (
+    "order_id",
+    "placed_at",
+    "channel",
+    "visitor_id",
+    "basis",
+    "first_touch",
+    "last_touch",
+    "first_source",
+    "first_medium",
+    "first_campaign",
+    "last_source",
+    "last_medium",
+    "last_campaign",
+    "message_id",
+    "flow",
+    "ad_campaign_id",
+    "ad_variant_key",
+    *PROGRAMS,
+)
+_INSERT_RECORDS = insert_json_rows(OrderAttribution, _RECORD_COLUMNS).on_conflict_do_nothing()
+
+
 def _record(
-    store_id: str,
     c: _Credited,
     message: tuple[str, str] | None,
     click: AdClick | None,
 ) -> dict[str, Any]:
     first, last = c.first or {}, c.last or {}
     return {
-        "store_id": store_id,
         "order_id": c.order.order_id,
         "placed_at": c.placed_at,
         "channel": c.order.channel,

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Customer, Order, Product, ProductVariant
+from models.json_rows import insert_json_rows, rows_param
 from services.ads.conversions import record_ad_conversion
 from services.attribution.orders import attribute_placed_orders
 from services.channels.conversions import (
@@ -145,6 +146,31 @@ async def _erase_customer(session: AsyncSession, store_id: str, event: ValidEven
     await erase_personal_data(session, store_id, data.customer_id)
 
 
+_PRODUCT_FIELDS = (
+    "title",
+    "price",
+    "currency",
+    "category_ids",
+    "available",
+    "url",
+    "image_url",
+    "description",
+    "brand",
+    "gtin",
+    "deleted_at",
+    "updated_at",
+)
+_NEW_PRODUCTS = insert_json_rows(Product, ("product_id", *_PRODUCT_FIELDS))
+_UPSERT_PRODUCTS = _NEW_PRODUCTS.on_conflict_do_update(
+    index_elements=[Product.store_id, Product.product_id],
+    set_={name: _NEW_PRODUCTS.excluded[name] for name in _PRODUCT_FIELDS},
+    where=Product.updated_at <= _NEW_PRODUCTS.excluded.updated_at,
+).returning(Product.product_id)
+_INSERT_VARIANTS = insert_json_rows(
+    ProductVariant, ("product_id", "variant_id", "price", "available", "sku")
+)
+
+
 async def _upsert_products(session: AsyncSession, store_id: str, events: list[ValidEvent]) -> None:
     rows: list[dict[str, Any]] = []
     variants: list[dict[str, Any]] = []
@@ -152,24 +178,10 @@ async def _upsert_products(session: AsyncSession, store_id: str, events: list[Va
         data = event.data
         assert isinstance(data, ProductUpserted)
         row = data.model_dump(exclude={"variants"})
-        rows.append(
-            {**row, "store_id": store_id, "updated_at": event.occurred_at, "deleted_at": None}
-        )
-        variants += [
-            {**v.model_dump(), "store_id": store_id, "product_id": data.product_id}
-            for v in data.variants or []
-        ]
-    # Parameters apart from the statement: it is compiled once and sent as one multi-row
-    # INSERT (RETURNING), rather than built anew from every batch's values.
-    stmt = insert(Product)
-    written = await session.scalars(
-        stmt.on_conflict_do_update(
-            index_elements=[Product.store_id, Product.product_id],
-            set_={c: stmt.excluded[c] for c in rows[0] if c not in ("store_id", "product_id")},
-            where=Product.updated_at <= stmt.excluded.updated_at,
-        ).returning(Product.product_id),
-        rows,
-    )
+        rows.append({**row, "updated_at": event.occurred_at, "deleted_at": None})
+        variants += [{**v.model_dump(), "product_id": data.product_id} for v in data.variants or []]
+    # Statements of constant text, the rows as JSON (models/json_rows.py).
+    written = await session.scalars(_UPSERT_PRODUCTS, rows_param(store_id, rows))
     fresh = set(written.all())
     await session.execute(
         delete(ProductVariant).where(
@@ -178,7 +190,7 @@ async def _upsert_products(session: AsyncSession, store_id: str, events: list[Va
     )
     fresh_variants = [v for v in variants if v["product_id"] in fresh]
     if fresh_variants:
-        await session.execute(insert(ProductVariant).values(fresh_variants))
+        await session.execute(_INSERT_VARIANTS, rows_param(store_id, fresh_variants))
 
 
 async def _delete_product(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
@@ -244,9 +256,30 @@ _CARTS_ORDERED = text(
 )
 
 
+_INSERT_ORDERS = (
+    insert_json_rows(
+        Order,
+        (
+            "order_id",
+            "customer_id",
+            "cart_id",
+            "currency",
+            "items",
+            "total",
+            "discount_codes",
+            "attribution",
+            "placed_at",
+            "updated_at",
+        ),
+    )
+    .on_conflict_do_nothing()
+    .returning(Order.order_id)
+)
+
+
 async def _place_orders(session: AsyncSession, store_id: str, events: list[ValidEvent]) -> None:
-    """The batch's orders in one multi-row INSERT (the first event of an order wins, as one
-    already stored does); each order placed now is attributed, in the batch's order."""
+    """The batch's orders in one statement (the first event of an order wins, as one already
+    stored does); each order placed now is attributed, in the batch's order."""
     rows: list[dict[str, Any]] = []
     for event in events:
         data = event.data
@@ -254,12 +287,11 @@ async def _place_orders(session: AsyncSession, store_id: str, events: list[Valid
         attribution = data.attribution.model_dump(exclude_none=True) if data.attribution else None
         rows.append(
             {
-                "store_id": store_id,
                 "order_id": data.order_id,
                 "customer_id": data.customer_id,
                 "cart_id": data.cart_id,
                 "currency": data.currency,
-                "items": [i.model_dump(exclude_none=True) for i in data.items],
+                "items": orjson.Fragment(_ITEMS.dump_json(data.items, exclude_none=True)),
                 "total": data.total,
                 "discount_codes": data.discount_codes or [],
                 "attribution": attribution,
@@ -267,11 +299,7 @@ async def _place_orders(session: AsyncSession, store_id: str, events: list[Valid
                 "updated_at": event.occurred_at,
             }
         )
-    placed = set(
-        await session.scalars(
-            insert(Order).on_conflict_do_nothing().returning(Order.order_id), rows
-        )
-    )
+    placed = set(await session.scalars(_INSERT_ORDERS, rows_param(store_id, rows)))
     fresh: list[tuple[str, OrderPlaced, datetime]] = []
     for event in events:
         data = event.data

@@ -169,7 +169,7 @@ def run(s: dict[str, Any], cart: Cart | None = None) -> PricedCart:
 def per_content(result: PricedCart, cart: Cart) -> list[Counter[Any]]:
     """Each discount's line amounts keyed by the line's content rather than its index."""
     every = (*cart.lines, *result.added_items)
-    return [Counter((every[la.index], la.amount) for la in d.lines) for d in result.discounts]
+    return [Counter((every[i], amount) for i, amount in d.lines) for d in result.discounts]
 
 
 def summary(result: PricedCart) -> tuple[Any, ...]:
@@ -196,11 +196,11 @@ def test_amounts_add_up_and_nothing_goes_negative(s: dict[str, Any]) -> None:
     every = (*cart.lines, *result.added_items)
     taken = [0] * len(every)
     for d in result.discounts:
-        assert sum(la.amount for la in d.lines) == d.amount
-        assert all(la.amount > 0 for la in d.lines)
-        assert [la.index for la in d.lines] == sorted({la.index for la in d.lines})
-        for la in d.lines:
-            taken[la.index] += la.amount
+        assert sum(amount for _, amount in d.lines) == d.amount
+        assert all(amount > 0 for _, amount in d.lines)
+        assert [i for i, _ in d.lines] == sorted({i for i, _ in d.lines})
+        for i, amount in d.lines:
+            taken[i] += amount
     assert all(t <= line.total for t, line in zip(taken, every, strict=True))
     assert 0 <= result.shipping_discount <= result.shipping == cart.shipping
     assert result.subtotal == sum(line.total for line in every)

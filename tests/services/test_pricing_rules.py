@@ -57,7 +57,7 @@ def price(
 
 
 def lines_of(result: PricedCart, n: int = 0) -> list[tuple[int, int]]:
-    return [(la.index, la.amount) for la in result.discounts[n].lines]
+    return list(result.discounts[n].lines)
 
 
 FIXED_10 = {"type": "fixed_off", "amount": 1000}

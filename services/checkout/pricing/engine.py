@@ -87,7 +87,6 @@ def promotion_from_dict(promotion_id: str, data: Mapping[str, Any], created_seq:
 
 
 _RANK = attrgetter("rank")
-_new_tuple = tuple.__new__
 
 
 @dataclass
@@ -223,11 +222,13 @@ def _apply_actions(ledger: _Ledger, promotion: Promotion, code: str | None) -> b
                 remaining[i] -= amount
         else:
             for i, amount in effect.lines.items():
-                remaining[i] -= amount
-                parts[i] = parts.get(i, 0) + amount
+                if amount:
+                    remaining[i] -= amount
+                    parts[i] = parts.get(i, 0) + amount
         shipping_left -= effect.shipping
         if effect.added is not None:
-            parts[len(ledger.lines) + len(ledger.added) + len(gifts)] = effect.added.total
+            if effect.added.total:
+                parts[len(ledger.lines) + len(ledger.added) + len(gifts)] = effect.added.total
             gifts.append(effect.added)
     shipping = ledger.shipping_left - shipping_left
     if not gifts and shipping == 0 and not any(parts.values()):
@@ -242,7 +243,7 @@ def _apply_actions(ledger: _Ledger, promotion: Promotion, code: str | None) -> b
 
 @dataclass(frozen=True)
 class _Pending:
-    """An applied bundle or promotion, its amounts keyed by canonical line position."""
+    """An applied bundle or promotion, its amounts keyed by canonical line position (none zero)."""
 
     source: Source
     parts: Mapping[int, int]
@@ -254,9 +255,10 @@ class _Pending:
     def discount(self, position: Sequence[int]) -> Discount:
         """The Discount, its lines back at the caller's indexes (added items keep theirs)."""
         parts = self.parts
-        placed = sorted(zip(map(position.__getitem__, parts), parts.values(), strict=True))
-        # tuple.__new__ straight from the (index, amount) pairs: hundreds per cart.
-        lines = tuple([_new_tuple(LineAmount, pair) for pair in placed if pair[1]])
+        # The (index, amount) pairs in index order, made and sorted in C: hundreds per cart.
+        lines: tuple[LineAmount, ...] = tuple(
+            sorted(zip(map(position.__getitem__, parts), parts.values(), strict=True))
+        )
         amount = sum(parts.values())
         return Discount(
             self.source, self.promotion_id, self.bundle_id, self.code, amount, lines, self.shipping

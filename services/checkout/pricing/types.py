@@ -7,7 +7,7 @@ instance that exists is one the engine can price.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, TypeVar
 
 from services.checkout.pricing.money import check_amount
 
@@ -159,12 +159,10 @@ class GiftCardBalance:
 # ---- output -------------------------------------------------------------------------------
 
 
-class LineAmount(NamedTuple):
-    """`index` points into cart.lines + added_items. A tuple rather than a frozen dataclass:
-    a priced cart has hundreds of them, and a tuple is several times cheaper to make."""
-
-    index: int  # type: ignore[assignment]  # shadows tuple.index: the contract's name
-    amount: int
+# (index, amount): what a discount takes off one line; `index` points into cart.lines +
+# added_items. A plain pair, made in C by the sort that orders a discount's lines: a priced cart
+# has hundreds of them, and even a NamedTuple made per line cost a tenth of pricing one.
+LineAmount = tuple[int, int]
 
 
 @dataclass(frozen=True)
