@@ -1,6 +1,7 @@
 """Projections of the event log: the latest known state of customers, products, carts and
 orders. Each write is guarded by `occurred_at`, so an older event never overwrites a newer one."""
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -73,16 +74,14 @@ async def apply_projections(
             await _change_order(session, store_id, event, kind.removeprefix("order."))
 
 
-def _customer_rows(store_id: str, events: Sequence[ValidEvent]) -> list[dict[str, Any]]:
+def _customer_rows(events: Sequence[ValidEvent]) -> list[dict[str, Any]]:
     """One row per customer of the batch: their upserts merged in time order (a later event's
     fields win; fields an event leaves out keep what earlier ones said)."""
     merged: dict[str, dict[str, Any]] = {}
     for event in sorted(events, key=lambda e: e.occurred_at):
         data = event.data
         assert isinstance(data, CustomerUpserted)
-        row = merged.setdefault(
-            data.customer_id, {"store_id": store_id, "customer_id": data.customer_id}
-        )
+        row = merged.setdefault(data.customer_id, {"customer_id": data.customer_id})
         row.update(data.model_dump(exclude={"customer_id", "consent"}, exclude_none=True))
         consent = data.consent.model_dump(exclude_none=True) if data.consent else {}
         row.update({f"consent_{c}": given for c, given in consent.items()})
@@ -90,40 +89,42 @@ def _customer_rows(store_id: str, events: Sequence[ValidEvent]) -> list[dict[str
     return list(merged.values())
 
 
+@functools.lru_cache(maxsize=256)
+def _customer_upsert(columns: tuple[str, ...]) -> Any:
+    """The upsert of rows that name these columns (customer_id and updated_at among them),
+    built once per set of columns: the columns a row leaves out keep what is stored."""
+    stmt = insert_json_rows(Customer, columns)
+    fields = [c for c in columns if c not in ("customer_id", "updated_at")]
+    set_: dict[str, Any] = {c: stmt.excluded[c] for c in fields if not c.startswith("consent_")}
+    for column in (c for c in fields if c.startswith("consent_")):
+        channel = column.removeprefix("consent_")
+        # A shopper's own opt-out or opt-in (STOP, unsubscribe) after this event stands.
+        set_[column] = case(
+            (
+                Customer.consent_changed_at[channel].astext.cast(DateTime(timezone=True))
+                > stmt.excluded.updated_at,
+                getattr(Customer, column),
+            ),
+            else_=stmt.excluded[column],
+        )
+    set_["updated_at"] = stmt.excluded.updated_at
+    return stmt.on_conflict_do_update(
+        index_elements=[Customer.store_id, Customer.customer_id],
+        set_=set_,
+        # An erased customer comes back only through a newer upsert.
+        where=Customer.updated_at <= stmt.excluded.updated_at,
+    )
+
+
 async def _upsert_customers(
     session: AsyncSession, store_id: str, events: Sequence[ValidEvent]
 ) -> None:
-    """Rows that name the same fields share one statement, sent with all their parameters."""
+    """Rows that name the same fields share one statement, their rows as one JSON parameter."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in _customer_rows(store_id, events):
+    for row in _customer_rows(events):
         groups.setdefault(tuple(sorted(row)), []).append(row)
     for columns, rows in groups.items():
-        stmt = insert(Customer)
-        fields = [c for c in columns if c not in ("store_id", "customer_id", "updated_at")]
-        set_: dict[str, Any] = {c: stmt.excluded[c] for c in fields if not c.startswith("consent_")}
-        for column in (c for c in fields if c.startswith("consent_")):
-            channel = column.removeprefix("consent_")
-            # A shopper's own opt-out or opt-in (STOP, unsubscribe) after this event stands.
-            set_[column] = case(
-                (
-                    Customer.consent_changed_at[channel].astext.cast(DateTime(timezone=True))
-                    > stmt.excluded.updated_at,
-                    getattr(Customer, column),
-                ),
-                else_=stmt.excluded[column],
-            )
-        set_["updated_at"] = stmt.excluded.updated_at
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[Customer.store_id, Customer.customer_id],
-                set_=set_,
-                # An erased customer comes back only through a newer upsert.
-                where=Customer.updated_at <= stmt.excluded.updated_at,
-                # RETURNING lets SQLAlchemy send the rows as one multi-row INSERT, not one
-                # statement per row.
-            ).returning(Customer.customer_id),
-            rows,
-        )
+        await session.execute(_customer_upsert(columns), rows_param(store_id, rows))
 
 
 async def _erase_customer(session: AsyncSession, store_id: str, event: ValidEvent) -> None:
