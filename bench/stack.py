@@ -69,6 +69,9 @@ class BenchStack:
         """Environment of the api and worker processes: no SHOPSTAR_ setting of the caller's
         shell leaks in, so every run measures the same configuration."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPSTAR_")}
+        # Bytecode as the image has it (Dockerfile: compileall): without it the worker's sandbox
+        # compiles a workflow's module from source at every run it creates or replays.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.update(
             DATABASE_URL=self.database_url,
             TEMPORAL_ADDRESS=temporal_address or self.temporal_address,

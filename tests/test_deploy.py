@@ -164,3 +164,11 @@ def test_the_image_and_the_wheel_carry_every_module_the_engine_imports() -> None
     assert "*.py" in sources or modules <= sources, modules - sources
     assert {f"{p}/" for p in packages} <= sources
     assert modules | packages <= included, (modules | packages) - included
+
+
+def test_the_image_holds_the_projects_bytecode() -> None:
+    """The image sets PYTHONDONTWRITEBYTECODE, so the project's .pyc files must be built into it:
+    without them the worker's sandbox compiles a workflow's source at every run it creates."""
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert "PYTHONDONTWRITEBYTECODE=1" in dockerfile
+    assert re.search(r"^RUN .*python -m compileall .*/app$", dockerfile, re.MULTILINE)
