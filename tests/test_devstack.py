@@ -4,6 +4,7 @@ stops."""
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from devstack.temporal import (
     TemporalDevServer,
     binary,
     reset_if_broken,
+    restartable_port,
 )
 from workflows import search_attributes
 
@@ -142,3 +144,12 @@ def test_make_dev_leaves_no_postgres_running(
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_restartable_port_is_free_and_below_the_ephemeral_range() -> None:
+    """A client's own connection can never take it while its server is down (no self-connect)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    port = restartable_port()
+    assert port < low
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))

@@ -13,7 +13,7 @@ from activities.flow_steps import FlowActivities
 from api.main import create_app
 from config import Settings
 from devstack.fake_providers import Callback, FakeProviders
-from devstack.temporal import free_port
+from devstack.temporal import restartable_port
 from flow_contract import FlowConfig, FlowKind, StepOutcome, StepRequest
 from integrations.messaging import TransientSendError
 from models.database import SessionMaker
@@ -150,7 +150,8 @@ async def test_a_refused_connection_is_retried_and_sent_once(
     settings: Settings, sessionmaker: SessionMaker, store: StoreKeys, channel: str
 ) -> None:
     await add_customer(sessionmaker, store.id)
-    fake = FakeProviders(port=free_port())  # not listening yet: every connection is refused
+    # Not listening yet: every connection is refused (it starts on it later: restartable_port).
+    fake = FakeProviders(port=restartable_port())
     activities = FlowActivities(
         sessionmaker, message_provider(sending_settings(settings, fake)), "https://shop.test"
     )

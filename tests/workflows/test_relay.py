@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client
 
-from devstack.temporal import TemporalDevServer, free_port
+from devstack.temporal import TemporalDevServer, restartable_port
 from models import Event
 from models.database import SessionMaker
 from relay import Relay
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("fresh_outbox")
 @pytest.fixture
 async def dev_server(tmp_path: Path) -> AsyncIterator[TemporalDevServer]:
     server = TemporalDevServer(
-        port=free_port(),
+        port=restartable_port(),  # it restarts on it: see restartable_port
         ui_port=None,
         db_file=tmp_path / "temporal.db",
         log_file=tmp_path / "t.log",
