@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import re
 import resource
+import signal
 from functools import lru_cache
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -142,7 +143,13 @@ def _limit_memory() -> None:
 
 
 def _serve(conn: Connection) -> None:
-    """A render process: one job at a time, the answer (or the failure's text) sent back."""
+    """A render process: one job at a time, the answer (or the failure's text) sent back.
+
+    It ignores SIGINT and SIGTERM: sent to the worker's whole process group at shutdown (Ctrl-C,
+    systemd), they would kill it while the worker finishes its steps, and those renders would
+    fail as the template's fault. It ends when the worker closes the pipe or kills it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _limit_memory()
     conn.send(("ready", None))
     while True:
