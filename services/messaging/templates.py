@@ -10,9 +10,9 @@ import asyncio
 import contextvars
 import logging
 import multiprocessing
+import os
 import re
 import resource
-import signal
 from functools import lru_cache
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -145,11 +145,11 @@ def _limit_memory() -> None:
 def _serve(conn: Connection) -> None:
     """A render process: one job at a time, the answer (or the failure's text) sent back.
 
-    It ignores SIGINT and SIGTERM: sent to the worker's whole process group at shutdown (Ctrl-C,
-    systemd), they would kill it while the worker finishes its steps, and those renders would
-    fail as the template's fault. It ends when the worker closes the pipe or kills it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    It leaves the worker's process group: a signal to the whole group at shutdown (Ctrl-C, a
+    supervisor's kill of the group) would kill it while the worker finishes its steps, and those
+    renders would fail as the template's fault. It ends when the worker closes the pipe, or
+    kills or terminates it (multiprocessing does at exit)."""
+    os.setpgid(0, 0)
     _limit_memory()
     conn.send(("ready", None))
     while True:

@@ -2,8 +2,8 @@
 next message rendered by the same process: that message would carry another customer's text."""
 
 import asyncio
-import os
-import signal
+import subprocess
+import sys
 
 from services.messaging.templates import TemplateRenderer
 
@@ -24,17 +24,36 @@ async def test_a_cancelled_render_never_answers_the_next_one() -> None:
         renderer.close()
 
 
-async def test_a_shutdown_signal_to_the_process_group_does_not_fail_the_renders() -> None:
-    """Ctrl-C or systemd signals the worker's whole group: the worker finishes its steps, so its
-    render processes must live on (a render would otherwise fail as the template's fault)."""
+_SHUTDOWN = """
+import asyncio, os, signal
+from services.messaging.templates import TemplateRenderer
+
+async def main():
     renderer = TemplateRenderer(processes=1)
-    try:
-        assert await renderer.render({"body": "warm {{ n }}"}, {"n": 0}) == {"body": "warm 0"}
-        (child,) = [worker.process for worker in renderer._all]
-        assert child.pid is not None
-        for sent in (signal.SIGINT, signal.SIGTERM):
-            os.kill(child.pid, sent)
-        await asyncio.sleep(0.2)
-        assert await renderer.render({"body": "after {{ n }}"}, {"n": 1}) == {"body": "after 1"}
-    finally:
-        renderer.close()
+    print(await renderer.render({"body": "warm"}, {}), flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: print("stopping", flush=True))
+    os.killpg(os.getpgrp(), signal.SIGTERM)  # as a supervisor stopping the worker's group
+    await asyncio.sleep(0.3)
+    print(await renderer.render({"body": "last step {{ n }}"}, {"n": 1}), flush=True)
+    renderer.close()
+
+asyncio.run(main())
+"""
+
+
+def test_a_shutdown_signal_to_the_process_group_does_not_fail_the_last_renders() -> None:
+    """A supervisor (or Ctrl-C) signals the worker's whole group; the worker finishes its steps,
+    so its render processes must still answer (a render would fail as the template's fault)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SHUTDOWN],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,  # the group signalled is the script's own
+        check=False,
+    )
+    assert done.stdout.splitlines() == [
+        "{'body': 'warm'}",
+        "stopping",
+        "{'body': 'last step 1'}",
+    ], done.stderr
