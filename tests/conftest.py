@@ -114,8 +114,8 @@ def started_runs() -> StartedRuns:
     return StartedRuns()
 
 
-@pytest.fixture(scope="session")
-async def temporal_env(started_runs: StartedRuns) -> AsyncIterator[WorkflowEnvironment]:
+async def time_skipping_env(started_runs: StartedRuns) -> WorkflowEnvironment:
+    """A time-skipping test server with the engine's search attributes."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
         data_converter=data_converter,
@@ -131,6 +131,13 @@ async def temporal_env(started_runs: StartedRuns) -> AsyncIterator[WorkflowEnvir
             search_attributes={name: kinds[kind] for name, kind in SEARCH_ATTRIBUTES.items()},
         )
     )
+    return env
+
+
+@pytest.fixture(scope="session")
+async def temporal_env(started_runs: StartedRuns) -> AsyncIterator[WorkflowEnvironment]:
+    """One server for the api's tests; the workflow tests have one per module (their conftest)."""
+    env = await time_skipping_env(started_runs)
     yield env
     await env.shutdown()
 

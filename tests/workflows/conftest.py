@@ -4,11 +4,25 @@ sends through them on a task queue of its own, with its relay."""
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from devstack.fake_providers import FakeProviders
 from models.database import SessionMaker
 from relay import Relay
-from tests.conftest import WorkerWith
+from tests.conftest import WorkerWith, time_skipping_env
+from tests.temporal_runs import StartedRuns
+
+
+@pytest.fixture(scope="module")
+async def temporal_env(started_runs: StartedRuns) -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server for each module. The shared one stalled now and then: a run's
+    timer stopped firing (time no longer skipped) after the previous module's last test, and
+    every workflow test after it failed or hung. A module's own server keeps that to the module.
+    The cause, left open: something in the server still held time (its lock) after the test's
+    worker stopped and every run was terminated."""
+    env = await time_skipping_env(started_runs)
+    yield env
+    await env.shutdown()
 
 
 @pytest.fixture

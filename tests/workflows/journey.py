@@ -14,6 +14,7 @@ from models import Event
 from models.database import SessionMaker
 from relay import Relay
 from tests.conftest import StoreKeys, event
+from tests.temporal_runs import result_of
 
 HISTORIES = Path(__file__).parent / "histories"
 HOUR = 3600
@@ -118,7 +119,7 @@ def order(
 async def finish(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any]) -> Any:
     """Wait for the run's result, letting the test server skip time meanwhile."""
     async with env.time_skipping_unlocked():  # type: ignore[attr-defined]
-        return await handle.result()
+        return await result_of(handle)
 
 
 async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:

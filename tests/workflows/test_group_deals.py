@@ -19,6 +19,7 @@ from relay import Relay
 from services.events.erasure import erase_personal_data
 from tests.api.shop import add_products
 from tests.conftest import StoreKeys, event
+from tests.temporal_runs import result_of
 from tests.workflows.journey import post
 from workflows.search_attributes import FLOW_KIND, FLOW_OUTCOME
 
@@ -124,7 +125,7 @@ async def test_the_deal_activates_once_when_the_minimum_is_reached(
     assert (left.status_code, left.json()["error"]["code"]) == (409, "deal_activated")
 
     async with temporal_env.time_skipping_unlocked():  # type: ignore[attr-defined]
-        assert await handle.result() == "activated"
+        assert await result_of(handle) == "activated"
     sent = await deliveries(api, store, "deal.activated")
     assert len(sent) == 1
     detail = await api.get(f"/v1/webhook-deliveries/{sent[0]['id']}", headers=store.auth())
@@ -149,7 +150,7 @@ async def test_a_deal_without_its_minimum_fails_at_its_end(
         assert (await join(api, store, deal["id"], customer)).status_code == 201
     handle = temporal_env.client.get_workflow_handle(workflow_id(store.id, deal["id"]))
     async with temporal_env.time_skipping_unlocked():  # type: ignore[attr-defined]
-        assert await handle.result() == "failed"
+        assert await result_of(handle) == "failed"
 
     assert (await deal_of(api, store, deal["id"]))["status"] == "failed"
     failed = await deliveries(api, store, "deal.failed")
@@ -176,7 +177,7 @@ async def test_cancel_ends_the_deal_and_its_run(
     assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
     assert await box.dispatch_once() == 1  # the run is woken to close
     handle = temporal_env.client.get_workflow_handle(workflow_id(store.id, deal["id"]))
-    assert await handle.result() == "cancelled"  # no time skipped: it ended at once
+    assert await result_of(handle) == "cancelled"  # no time skipped: it ended at once
     assert len(await deliveries(api, store, "deal.cancelled")) == 1
     again = await api.post(f"/v1/group-deals/{deal['id']}/cancel", headers=store.auth())
     assert again.status_code == 200

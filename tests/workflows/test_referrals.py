@@ -19,6 +19,7 @@ from relay import Relay
 from services.growth.referrals import record_referral
 from tests.api.shop import promotion
 from tests.conftest import StoreKeys, event, make_store
+from tests.temporal_runs import result_of
 from workflows.search_attributes import CUSTOMER_ID, FLOW_KIND, FLOW_OUTCOME, ORDER_ID
 
 
@@ -79,7 +80,7 @@ async def credit(api: httpx.AsyncClient, store: StoreKeys, customer_id: str) -> 
 async def result(env: WorkflowEnvironment, store: StoreKeys, order_id: str) -> str:
     handle = env.client.get_workflow_handle(f"referral:{store.id}:{order_id}")
     async with env.time_skipping_unlocked():  # type: ignore[attr-defined]
-        return str(await handle.result())
+        return str(await result_of(handle))
 
 
 async def test_a_referees_first_order_rewards_the_referrer_at_once(

@@ -16,6 +16,7 @@ from models.database import SessionMaker
 from reward_outbox import RewardOutbox, workflow_id
 from tests.api.shop import add_products
 from tests.conftest import StoreKeys, event, make_store
+from tests.temporal_runs import result_of
 from tests.workflows.test_referrals import credit, customer, order, send
 from workflows.search_attributes import FLOW_KIND, FLOW_OUTCOME
 
@@ -97,7 +98,7 @@ async def test_unique_visits_qualify_the_link_and_reward_the_sharer_once(
     }
     assert await box.dispatch_once() == 1
     handle = temporal_env.client.get_workflow_handle(workflow_id(store.id, made["id"]))
-    assert await handle.result() == "rewarded"
+    assert await result_of(handle) == "rewarded"
     assert await credit(api, store, "sam") == 300
     # More visitors (and an attributed order) reward nothing twice.
     assert (await visit(api, store, token, "v4")).json()["visits"] == 4
@@ -126,7 +127,7 @@ async def test_an_attributed_order_qualifies_the_link_with_reward_on_order(
     await send(api, store, order("vic", attribution={"share_token": made["token"]}))
     assert await box.dispatch_once() == 1
     handle = temporal_env.client.get_workflow_handle(workflow_id(store.id, made["id"]))
-    assert await handle.result() == "rewarded"
+    assert await result_of(handle) == "rewarded"
     assert await credit(api, store, "sam") == 300
 
 

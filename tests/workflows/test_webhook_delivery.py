@@ -24,6 +24,7 @@ from models.database import SessionMaker
 from services.growth.webhooks import WebhookEvent, emit
 from temporal_payloads import data_converter
 from tests.conftest import StoreKeys
+from tests.temporal_runs import result_of
 from webhook_outbox import WebhookOutbox, workflow_id
 
 
@@ -79,7 +80,7 @@ async def deliver(
     await outbox.dispatch_once()
     handle = temporal_env.client.get_workflow_handle(workflow_id(store_id, delivery_id))
     async with temporal_env.time_skipping_unlocked():  # type: ignore[attr-defined]
-        result: str = await handle.result()
+        result: str = await result_of(handle)
     return result
 
 
