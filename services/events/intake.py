@@ -8,6 +8,7 @@ import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.json_rows import rows_param
 from services.channels.catalog_sync import mark_dirty
 from services.errors import InvalidInput
 from services.events.projections import apply_projections
@@ -91,8 +92,7 @@ async def store_events(
         }
         for e in first
     ]
-    params = {"store_id": store_id, "rows": orjson.dumps(rows).decode()}
-    stored = set((await session.scalars(_INSERT_EVENTS, params)).all())
+    stored = set((await session.scalars(_INSERT_EVENTS, rows_param(store_id, rows))).all())
     new_events = [e for e in events if e.id in stored and unique[e.id] is e]
     if new_events:
         await apply_projections(session, store_id, new_events)

@@ -243,8 +243,7 @@ async def _upsert_carts(session: AsyncSession, store_id: str, events: list[Valid
                 "updated_at": event.occurred_at,
             }
         )
-    params = {"store_id": store_id, "rows": orjson.dumps(rows).decode()}
-    await session.execute(_UPSERT_CARTS, params)
+    await session.execute(_UPSERT_CARTS, rows_param(store_id, rows))
 
 
 # Each order's cart is marked ordered, all of the batch's in one statement.
@@ -333,8 +332,7 @@ async def _place_orders(session: AsyncSession, store_id: str, events: list[Valid
         if isinstance(e.data, OrderPlaced) and e.data.cart_id
     ]
     if carts:
-        params = {"store_id": store_id, "rows": orjson.dumps(carts).decode()}
-        await session.execute(_CARTS_ORDERED, params)
+        await session.execute(_CARTS_ORDERED, rows_param(store_id, carts))
 
 
 async def _change_order(

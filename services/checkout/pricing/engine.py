@@ -231,7 +231,7 @@ def _apply_actions(ledger: _Ledger, promotion: Promotion, code: str | None) -> b
                 parts[len(ledger.lines) + len(ledger.added) + len(gifts)] = effect.added.total
             gifts.append(effect.added)
     shipping = ledger.shipping_left - shipping_left
-    if not gifts and shipping == 0 and not any(parts.values()):
+    if not gifts and shipping == 0 and not parts:  # parts hold no zero
         return False
     ledger.remaining = remaining
     ledger.shipping_left = shipping_left
