@@ -134,9 +134,11 @@ async def run(
                     progress[0] = time.monotonic()
                     waiting = await runs_open(stack, store)
                     waiting_peak = max(waiting_peak, waiting)
+                    repeated = sum(n - 1 for n in fake.message_ids().values() if n > 1)
                     console.print(
-                        f"  {count:,} of {expected:,} messages at the providers, "
-                        f"{waiting:,} runs open"
+                        f"  {count:,} of {expected:,} messages at the providers "
+                        f"({repeated} more than once), {waiting:,} runs open, worker RSS "
+                        f"{max(tree_rss(c.process.pid) for c in children) / 2**20:,.0f} MiB"
                     )
                 if count and first is None:
                     first, first_count = time.monotonic(), count
