@@ -7,6 +7,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
+from models.database import DirectStatements
 from services.stores.service import Principal
 
 bearer = HTTPBearer(auto_error=False)
@@ -24,7 +25,14 @@ async def get_session(request: Request) -> AsyncSession:
     return session
 
 
+async def get_direct(request: Request) -> DirectStatements:
+    """Statements run outside the request's transaction, on a pool of their own (hot reads)."""
+    direct: DirectStatements = request.app.state.direct_statements
+    return direct
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+DirectDep = Annotated[DirectStatements, Depends(get_direct)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import compile_path
 
 from api import deps
@@ -147,20 +148,41 @@ class GuardedRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         access, limited = self.access, self.path not in UNLIMITED_PATHS
-        maker = "autocommit_sessionmaker" if self.autocommit else "sessionmaker"
 
         async def guarded(request: Request) -> Response:
             # One transaction per request, opened here so that the key lookup uses it too:
             # committed when the route returns (before the response is sent, so a 2xx means
             # stored), rolled back on any error. It connects only when first used.
-            sessionmaker: SessionMaker = getattr(request.app.state, maker)
+            sessionmaker: SessionMaker = request.app.state.sessionmaker
             async with sessionmaker.begin() as session:
                 request.state.session = session
                 await _authenticate(request, access, limited)
                 await _check_input(request)
                 return await handler(request)
 
-        return guarded
+        async def guarded_autocommit(request: Request) -> Response:
+            # Each statement commits on its own; the session is flushed and closed only if the
+            # route used it (a checkout whose key is cached and whose read runs on the driver
+            # does not: opening and closing it was 0.1 ms of CPU a request).
+            autocommit_sessions: SessionMaker = request.app.state.autocommit_sessionmaker
+            session = autocommit_sessions()
+            request.state.session = session
+            try:
+                await _authenticate(request, access, limited)
+                await _check_input(request)
+                response = await handler(request)
+                if _used(session):
+                    await session.commit()
+                return response
+            finally:
+                if _used(session):
+                    await session.close()
+
+        return guarded_autocommit if self.autocommit else guarded
+
+
+def _used(session: AsyncSession) -> bool:
+    return session.in_transaction() or bool(session.new or session.dirty or session.deleted)
 
 
 AUTOCOMMIT = "_shopstar_autocommit"

@@ -42,7 +42,12 @@ from api.routes import (
     webhooks,
 )
 from config import Settings, load_settings_or_exit
-from models.database import autocommit_sessionmaker, create_engine, create_sessionmaker
+from models.database import (
+    DirectStatements,
+    autocommit_sessionmaker,
+    create_engine,
+    create_sessionmaker,
+)
 from services.logging import configure_logging
 
 
@@ -55,7 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.autocommit_sessionmaker = autocommit_sessionmaker(app.state.sessionmaker)
+        app.state.direct_statements = DirectStatements(settings.require_database_url())
         yield
+        await app.state.direct_statements.dispose()
         await engine.dispose()
 
     configure_logging(settings.log_level)

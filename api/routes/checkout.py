@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from api.deps import AnyKey, SecretKey, SessionDep, SettingsDep
+from api.deps import AnyKey, DirectDep, SecretKey, SessionDep, SettingsDep
 from api.errors import ERROR_SCHEMA
 from api.guard import autocommit, guarded_router
 from api.responses import FastJSONResponse
@@ -49,13 +49,18 @@ def _request(body: CheckoutIn, caller: Principal, settings: Settings) -> Checkou
 @router.post("/evaluate", response_model=PricedCartOut)
 @autocommit  # it only reads: no BEGIN and COMMIT round trips
 async def evaluate(
-    body: CheckoutIn, session: SessionDep, caller: AnyKey, settings: SettingsDep
+    body: CheckoutIn,
+    session: SessionDep,
+    direct: DirectDep,
+    caller: AnyKey,
+    settings: SettingsDep,
 ) -> FastJSONResponse:
     """Price a cart with its codes; nothing is recorded. A publishable key is shown only what a
     shopper may know (docs/api-checkout.md): any code that does not apply is `invalid_code`, gift
     cards pay at most the catalog value of the items, and customer pricing needs shopper_token."""
+    request = _request(body, caller, settings)
     result = await evaluate_checkout(
-        session, caller.store_id, _request(body, caller, settings), settings.gift_card_hash_key
+        session, caller.store_id, request, settings.gift_card_hash_key, direct.first
     )
     return FastJSONResponse(result)
 

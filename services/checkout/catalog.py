@@ -39,6 +39,31 @@ PRODUCTS = select(
 )
 
 
+# The free variants the store's promotions give, with their product's categories: those that can
+# be sold now in the checkout's currency (a row missing means that gift gives nothing).
+GIFT_VARIANTS = (
+    select(
+        ProductVariant.variant_id,
+        ProductVariant.product_id,
+        ProductVariant.price,
+        Product.category_ids,
+    )
+    .join(
+        Product,
+        tuple_(Product.store_id, Product.product_id)
+        == tuple_(ProductVariant.store_id, ProductVariant.product_id),
+    )
+    .where(
+        ProductVariant.store_id == _STORE,
+        ProductVariant.variant_id == any_(bindparam("variant_ids", type_=ARRAY(Text))),
+        ProductVariant.available.is_(True),
+        Product.available.is_(True),
+        Product.deleted_at.is_(None),
+        Product.currency == bindparam("currency", type_=Text),
+    )
+)
+
+
 class ProductFacts(NamedTuple):
     product_id: str
     price: int
@@ -61,36 +86,6 @@ async def products(
     params = {"store_id": store_id, "ids": list(product_ids)}
     rows = await session.scalar(PRODUCTS, params)
     return {row[0]: ProductFacts(*row) for row in rows or ()}
-
-
-async def gift_variants(
-    session: AsyncSession, store_id: str, currency: str, gifts: list[pricing.FreeProduct]
-) -> dict[str, GiftFacts]:
-    wanted = {g.variant_id for g in gifts if g.variant_id}
-    if not wanted:
-        return {}
-    rows = await session.execute(
-        select(
-            ProductVariant.variant_id,
-            ProductVariant.product_id,
-            ProductVariant.price,
-            Product.category_ids,
-        )
-        .join(
-            Product,
-            tuple_(Product.store_id, Product.product_id)
-            == tuple_(ProductVariant.store_id, ProductVariant.product_id),
-        )
-        .where(
-            ProductVariant.store_id == store_id,
-            ProductVariant.variant_id.in_(wanted),
-            ProductVariant.available.is_(True),
-            Product.available.is_(True),
-            Product.deleted_at.is_(None),
-            Product.currency == currency,
-        )
-    )
-    return {r.variant_id: (r.product_id, r.price, tuple(r.category_ids)) for r in rows}
 
 
 def with_gift_prices(

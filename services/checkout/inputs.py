@@ -10,7 +10,7 @@ from typing import NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.checkout import pricing
-from services.checkout.catalog import catalog_value, gift_variants, with_gift_prices
+from services.checkout.catalog import catalog_value, with_gift_prices
 from services.checkout.codes import (
     ResolvedCodes,
     card_hashes,
@@ -18,7 +18,7 @@ from services.checkout.codes import (
     resolve_coupons,
     resolve_gift_cards,
 )
-from services.checkout.reads import CheckoutReads, read_checkout
+from services.checkout.reads import CheckoutReads, FirstRow, in_session, read_checkout
 from services.checkout.store_state import cached_state, load_state
 
 
@@ -61,9 +61,11 @@ async def gather_inputs(
     hash_key: str,
     now: datetime,
     order_id: str | None = None,
+    first: FirstRow | None = None,
 ) -> CheckoutInputs:
     """One statement for a store whose promotions this process holds at their current version
-    (the usual case); a few more when they changed or are not held yet."""
+    (the usual case); a few more when they changed or are not held yet. `first` runs that
+    statement (default: in `session`, in the caller's transaction)."""
     currency = request.currency
     state = cached_state(store_id)
     items = {i.product_id for i in request.items}
@@ -71,11 +73,15 @@ async def gather_inputs(
     codes_given = coupon_codes(request.coupon_codes)
     cards_given = card_hashes(request.gift_card_codes, hash_key)
 
-    async def read(product_ids: set[str], first_order: bool) -> CheckoutReads:
+    async def read(
+        product_ids: set[str], variant_ids: frozenset[str], first_order: bool
+    ) -> CheckoutReads:
         return await read_checkout(
-            session,
+            first or in_session(session),
             store_id,
             product_ids=product_ids,
+            variant_ids=variant_ids,
+            currency=currency,
             coupon_codes=list(set(codes_given)),
             card_hashes=list({h for _, h in cards_given}),
             customer_id=request.customer_id,
@@ -84,19 +90,24 @@ async def gather_inputs(
         )
 
     # Not held yet: whether a promotion asks for the first order is not known, so ask.
-    found = await read(wanted, state.needs_first_order if state else True)
+    if state is None:
+        found = await read(wanted, frozenset(), True)
+    else:
+        found = await read(wanted, state.gift_variant_ids, state.needs_first_order)
     if state is None or state.fingerprint != found.fingerprint:
         held = state
         state = await load_state(session, store_id, found.fingerprint)
-        if not state.gift_product_ids <= wanted or (
-            held is not None and state.needs_first_order and not held.needs_first_order
+        if (
+            not state.gift_product_ids <= wanted
+            or not state.gift_variant_ids <= (held.gift_variant_ids if held else frozenset())
+            or (held is not None and state.needs_first_order and not held.needs_first_order)
         ):
-            found = await read(items | state.gift_product_ids, state.needs_first_order)
+            found = await read(
+                items | state.gift_product_ids, state.gift_variant_ids, state.needs_first_order
+            )
     live, bundles = state.live(currency, now)
     catalog = found.products
-    gifts = [gift for _, _, promotion_gifts in live for gift in promotion_gifts]
-    variants = await gift_variants(session, store_id, currency, gifts)
-    promotions = with_gift_prices(live, catalog, variants, currency)
+    promotions = with_gift_prices(live, catalog, found.gift_variants, currency)
     lines = tuple(
         pricing.CartLine(
             item.product_id,

@@ -1,9 +1,11 @@
 """Everything one checkout reads, in one statement (one round trip): the store's promotion and
-bundle fingerprint (services/checkout/store_state.py), the catalog facts of the products, what
-the coupon and gift-card codes given are worth, and the customer's facts. Rows come back as
+bundle fingerprint (services/checkout/store_state.py), the catalog facts of the products and of
+the free variants promotions give, what the coupon and gift-card codes given are worth, and the
+customer's facts. Rows come back as
 JSON arrays, decoded in C. Built once with bind parameters and compiled once to text: the
 statement is the same for every cart, so PostgreSQL prepares it once per connection."""
 
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -12,7 +14,7 @@ from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Bundle, CompletedCheckout, Customer, Order, Promotion
-from services.checkout.catalog import PRODUCTS, ProductFacts
+from services.checkout.catalog import GIFT_VARIANTS, PRODUCTS, GiftFacts, ProductFacts
 from services.checkout.codes import COUPONS, GIFT_CARDS
 
 _STORE = bindparam("store_id", type_=Text)
@@ -68,6 +70,7 @@ _READ = select(
     .where(Customer.store_id == _STORE, Customer.customer_id == _CUSTOMER)
     .scalar_subquery(),
     _earlier_order(),
+    _rows_as_json(GIFT_VARIANTS),
 )
 
 
@@ -113,6 +116,7 @@ class CheckoutReads(NamedTuple):
     gift_cards: dict[str, GiftCardRow]  # by code hash
     shopper_groups: frozenset[str]
     has_earlier_order: bool
+    gift_variants: dict[str, GiftFacts]  # by variant id: those that can be given now
 
 
 def _moment(value: str | None) -> datetime | None:
@@ -130,11 +134,27 @@ def _gift_card(row: list[Any]) -> GiftCardRow:
     return GiftCardRow(*row)
 
 
+# Runs a statement and returns its first row: `models.database.DirectStatements.first` for a
+# checkout that only reads, `in_session` for one inside the caller's transaction.
+FirstRow = Callable[[str, Mapping[str, Any]], Awaitable[Sequence[Any] | None]]
+
+
+def in_session(session: AsyncSession) -> FirstRow:
+    async def first(sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None:
+        connection = await session.connection()
+        row: Sequence[Any] | None = (await connection.exec_driver_sql(sql, dict(params))).first()
+        return row
+
+    return first
+
+
 async def read_checkout(
-    session: AsyncSession,
+    first: FirstRow,
     store_id: str,
     *,
     product_ids: set[str],
+    variant_ids: frozenset[str],
+    currency: str,
     coupon_codes: list[str],
     card_hashes: list[str],
     customer_id: str | None,
@@ -145,16 +165,17 @@ async def read_checkout(
         **_READ_CONSTANTS,
         "store_id": store_id,
         "ids": list(product_ids),
+        "variant_ids": list(variant_ids),
+        "currency": currency,
         "codes": coupon_codes,
         "hashes": card_hashes,
         "customer_id": customer_id,
         "order_id": order_id or "",
         "first_order": first_order and customer_id is not None,
     }
-    connection = await session.connection()
-    result = await connection.exec_driver_sql(_READ_SQL, params)
-    row: Any = result.one()
-    fingerprint, products, coupons, cards, groups, earlier = row
+    row = await first(_READ_SQL, params)
+    assert row is not None  # an aggregate: always one row
+    fingerprint, products, coupons, cards, groups, earlier, variants = row
     return CheckoutReads(
         fingerprint,
         {row[0]: ProductFacts(*row) for row in products or ()},
@@ -162,4 +183,5 @@ async def read_checkout(
         {row[1]: _gift_card(row) for row in cards or ()},
         frozenset(groups or ()),
         bool(earlier),
+        {row[0]: (row[1], row[2], tuple(row[3])) for row in variants or ()},
     )

@@ -13,6 +13,7 @@ from models import CompletedCheckout
 from services.checkout import pricing
 from services.checkout.codes import ALREADY_USED
 from services.checkout.inputs import CheckoutInputs, CheckoutRequest, gather_inputs
+from services.checkout.reads import FirstRow
 from services.checkout.redemptions import draw_gift_cards, redeem_coupons
 from services.checkout.shopper import shopper_view
 from services.checkout.store_credit import credit_balance, draw_for_order
@@ -55,10 +56,16 @@ def with_store_credit(body: dict[str, Any], wanted: int) -> dict[str, Any]:
 
 
 async def evaluate_checkout(
-    session: AsyncSession, store_id: str, request: CheckoutRequest, hash_key: str
+    session: AsyncSession,
+    store_id: str,
+    request: CheckoutRequest,
+    hash_key: str,
+    first: FirstRow | None = None,
 ) -> dict[str, Any]:
-    """A publishable key (request.shopper_view) is shown only what a shopper may see."""
-    inputs = await gather_inputs(session, store_id, request, hash_key, datetime.now(UTC))
+    """A publishable key (request.shopper_view) is shown only what a shopper may see. `first`
+    runs the checkout's read (default: in `session`)."""
+    now = datetime.now(UTC)
+    inputs = await gather_inputs(session, store_id, request, hash_key, now, first=first)
     priced = price(inputs)
     if request.shopper_view:
         priced = shopper_view(priced, inputs, request)

@@ -44,6 +44,7 @@ class StoreState:
     bundles: list[tuple[pricing.Bundle, str | None]]  # oldest first, the order they form sets
     # Over every promotion held (live now or not): what a checkout reads beside them.
     gift_product_ids: frozenset[str]
+    gift_variant_ids: frozenset[str]
     needs_first_order: bool
     # currency -> (from, until, live promotions, live bundles)
     _live: dict[str, tuple[datetime, datetime, list[LivePromotion], list[pricing.Bundle]]] = field(
@@ -130,6 +131,9 @@ async def load_state(session: AsyncSession, store_id: str, fingerprint: str) -> 
         bundles=bundles,
         gift_product_ids=frozenset(
             g.product_id for t in timed for g in t.live[2] if g.product_id is not None
+        ),
+        gift_variant_ids=frozenset(
+            g.variant_id for t in timed for g in t.live[2] if g.variant_id is not None
         ),
         needs_first_order=any(
             isinstance(c, pricing.FirstOrder) for t in timed for c in t.live[1].conditions

@@ -76,6 +76,14 @@ async def counted(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, 
             statements.append(args[2])
 
         sa_event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
+        # Checkout's read runs on the driver's connection, past SQLAlchemy's events.
+        direct = app.state.direct_statements.first
+
+        async def first(sql: str, params: Any) -> Any:
+            statements.append(sql)
+            return await direct(sql, params)
+
+        app.state.direct_statements.first = first
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client, statements
@@ -87,6 +95,8 @@ async def test_a_held_store_prices_a_cart_in_one_statement(
     api, statements = counted
     store: StoreKeys = await make_store(api, "One statement")
     await add_products(api, store, ("p1", 5000, ["c"]), ("gift", 900, []))
+    red = {"variant_id": "tote-red", "price": 1200, "available": True}
+    await add_products(api, store, ("tote", 1500, ["bags"]), variants=[red])
     customer = event("customer.upserted", {"customer_id": "c1", "shopper_groups": ["vip"]})
     assert (
         await api.post("/v1/events", json={"events": [customer]}, headers=store.auth())
@@ -98,6 +108,9 @@ async def test_a_held_store_prices_a_cart_in_one_statement(
         conditions=[{"type": "shopper_group", "group": "vip"}, {"type": "first_order"}],
     )
     await add_promotion(api, store, {"type": "free_product", "product_id": "gift", "quantity": 1})
+    await add_promotion(
+        api, store, {"type": "free_product", "variant_id": "tote-red", "quantity": 1}
+    )
     coded = await add_promotion(api, store, FIXED_5, requires_coupon=True)
     await coupon(api, store, coded["id"], code="FIVE")
     card = await gift_card(api, store, 1000)
@@ -108,5 +121,20 @@ async def test_a_held_store_prices_a_cart_in_one_statement(
     statements.clear()
     again = await evaluate(api, store, body, "secret")
     assert again == first
-    assert len(first["discounts"]) == 3 and first["gift_cards"][0]["amount"] == 1000
+    assert len(first["discounts"]) == 4 and first["gift_cards"][0]["amount"] == 1000
+    # The free variant at its own price, with its product's categories.
+    assert [
+        (i["product_id"], i.get("variant_id"), i["unit_price"]) for i in first["added_items"]
+    ] == [
+        ("gift", None, 900),
+        ("tote", "tote-red", 1200),
+    ]
     assert len(statements) == 1, statements
+
+    # The variant is read afresh by every checkout: sold out, it is not given any more.
+    await add_products(api, store, ("tote", 1500, ["bags"]), variants=[{**red, "available": False}])
+    statements.clear()
+    sold_out = await evaluate(api, store, body, "secret")
+    assert len(statements) == 1, statements
+    assert [i["product_id"] for i in sold_out["added_items"]] == ["gift"]
+    assert len(sold_out["discounts"]) == 3

@@ -36,6 +36,7 @@ def test_promotions_start_and_end_on_time_in_their_currency() -> None:
         ],
         [],
         frozenset(),
+        frozenset(),
         needs_first_order=False,
     )
     assert _ids(state, "USD", 0) == ["always", "ending"]
