@@ -2,7 +2,7 @@
 
 import select
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from sqlalchemy import event
@@ -16,6 +16,15 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SessionMaker = async_sessionmaker[AsyncSession]
+
+
+class Statements(Protocol):
+    """Runs one statement of the driver's text (`%(name)s` parameters): `DirectStatements`
+    outside any transaction, `SessionStatements` inside the caller's."""
+
+    async def first(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None: ...
+
+    async def all(self, sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]: ...
 
 
 def create_engine(database_url: str, *, pool_size: int = 10, **options: Any) -> AsyncEngine:
@@ -58,6 +67,22 @@ def autocommit_sessionmaker(sessionmaker: SessionMaker) -> SessionMaker:
     return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
+class SessionStatements:
+    """`Statements` in the session's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def first(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None:
+        connection = await self._session.connection()
+        row: Sequence[Any] | None = (await connection.exec_driver_sql(sql, dict(params))).first()
+        return row
+
+    async def all(self, sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        connection = await self._session.connection()
+        return (await connection.exec_driver_sql(sql, dict(params))).all()
+
+
 class DirectStatements:
     """Statements that need no transaction, each run on the driver's connection: the hottest
     ones (a checkout's one read, an ad served). Through an ORM session the same statement costs
@@ -77,17 +102,29 @@ class DirectStatements:
 
     async def first(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None:
         """The statement's first row, or None."""
+        rows = await self._run(sql, params, 1)
+        return rows[0] if rows else None
+
+    async def all(self, sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        return await self._run(sql, params, None)
+
+    async def _run(
+        self, sql: str, params: Mapping[str, Any], size: int | None
+    ) -> list[Sequence[Any]]:
         try:
             async with self.engine.connect() as connection:
                 raw = await connection.get_raw_connection()
                 driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
                 cursor = await driver.execute(sql, params)
-                row: Sequence[Any] | None = await cursor.fetchone()
+                if cursor.description is None:
+                    return []
+                if size is None:
+                    return list(await cursor.fetchall())
+                return list(await cursor.fetchmany(size))
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             # What the api answers 503 for, as when the same error comes through SQLAlchemy. A
             # broken connection is found and replaced at its next checkout (`_check_alive`).
             raise sa_exc.OperationalError(sql, None, exc, hide_parameters=True) from exc
-        return row
 
     async def dispose(self) -> None:
         await self.engine.dispose()

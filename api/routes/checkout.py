@@ -60,7 +60,7 @@ async def evaluate(
     cards pay at most the catalog value of the items, and customer pricing needs shopper_token."""
     request = _request(body, caller, settings)
     result = await evaluate_checkout(
-        session, caller.store_id, request, settings.gift_card_hash_key, direct.first
+        session, caller.store_id, request, settings.gift_card_hash_key, direct
     )
     return FastJSONResponse(result)
 

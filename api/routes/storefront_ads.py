@@ -3,7 +3,7 @@ impression and click (docs/ads.md)."""
 
 from fastapi import Response
 
-from api.deps import AnyKey, SessionDep
+from api.deps import AnyKey, DirectDep, SessionDep
 from api.errors import ERROR_SCHEMA
 from api.guard import autocommit, guarded_router
 from api.schemas.ad_campaigns import (
@@ -29,11 +29,12 @@ router = guarded_router(tags=["storefront ads"], responses={401: ERROR_SCHEMA})
     responses={204: {"description": "No ad to show here"}, 422: ERROR_SCHEMA},
 )
 @autocommit
-async def serve_ad(body: AdRequest, session: SessionDep, caller: AnyKey) -> ServedAd | Response:
+async def serve_ad(
+    body: AdRequest, session: SessionDep, direct: DirectDep, caller: AnyKey
+) -> ServedAd | Response:
     """The ad for this placement and visitor, or 204 when no campaign is eligible."""
-    served = await serving.serve_ad(
-        session, caller.store_id, serving.AdRequest(**body.model_dump())
-    )
+    request = serving.AdRequest(**body.model_dump())
+    served = await serving.serve_ad(session, caller.store_id, request, direct)
     if served is None:
         return Response(status_code=204)
     return ServedAd(
@@ -51,10 +52,10 @@ async def serve_ad(body: AdRequest, session: SessionDep, caller: AnyKey) -> Serv
     responses={404: ERROR_SCHEMA, 409: ERROR_SCHEMA, 422: ERROR_SCHEMA},
 )
 @autocommit
-async def record_ad_event(body: AdEventIn, session: SessionDep, caller: AnyKey) -> AdEventOut:
+async def record_ad_event(body: AdEventIn, direct: DirectDep, caller: AnyKey) -> AdEventOut:
     """An impression or click of a served ad, counted once per token and type (a repeat is 202
     with `counted: false`); a click before its impression is 409 `impression_not_recorded`."""
-    counted = await events.record_event(session, caller.store_id, body.impression_token, body.type)
+    counted = await events.record_event(direct, caller.store_id, body.impression_token, body.type)
     return AdEventOut(type=body.type, counted=counted)
 
 
@@ -66,14 +67,14 @@ async def record_ad_event(body: AdEventIn, session: SessionDep, caller: AnyKey) 
 )
 @autocommit
 async def record_ad_events(
-    body: AdEventBatchIn, session: SessionDep, caller: AnyKey
+    body: AdEventBatchIn, direct: DirectDep, caller: AnyKey
 ) -> AdEventBatchOut:
     """Up to 100 impressions and clicks at once (a storefront's beacon), in three statements:
     each token and type counted once (its first occurrence says `counted`), the batch's
     impressions before its clicks; an event that cannot be counted says why in its result and
     the others still count."""
     pairs = [(e.impression_token, e.type) for e in body.events]
-    results = await events.record_events(session, caller.store_id, pairs)
+    results = await events.record_events(direct, caller.store_id, pairs)
     return AdEventBatchOut(
         results=[
             AdEventResult(type=kind, counted=counted, error=error)

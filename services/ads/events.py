@@ -5,10 +5,8 @@ recorded."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from models.database import Statements
 from services.errors import Conflict, NotFound
 
 NOT_FOUND = "impression_not_found"
@@ -39,10 +37,10 @@ _KNOWN = """
 """
 
 
-async def record_event(session: AsyncSession, store_id: str, token: str, kind: str) -> bool:
+async def record_event(db: Statements, store_id: str, token: str, kind: str) -> bool:
     """True when counted now, False when this token's event of this kind was counted before.
     Another store's token is unknown here (404)."""
-    ((counted, error),) = await record_events(session, store_id, [(token, kind)])
+    ((counted, error),) = await record_events(db, store_id, [(token, kind)])
     if error == NOT_FOUND:
         raise NotFound("no ad was served with this token", code=NOT_FOUND)
     if error is not None:
@@ -51,27 +49,25 @@ async def record_event(session: AsyncSession, store_id: str, token: str, kind: s
 
 
 async def record_events(
-    session: AsyncSession, store_id: str, events: Sequence[tuple[str, str]]
+    db: Statements, store_id: str, events: Sequence[tuple[str, str]]
 ) -> list[tuple[bool, str | None]]:
     """A beacon's batch of (token, kind) in three statements, whatever its size: the
     impressions are recorded first, then the clicks (a click in the same batch as its
     impression counts), each token and kind once (its first occurrence says `counted`); an
     event that cannot be counted gets its error code and changes nothing, so the others stand."""
     now = datetime.now(UTC)
-    connection = await session.connection()
     wanted = {kind: sorted({t for t, k in events if k == kind}) for kind in ("impression", "click")}
     counted: set[tuple[str, str]] = set()
     for kind, statement in (("impression", _IMPRESSIONS), ("click", _CLICKS)):
         if wanted[kind]:
             params = {"store": store_id, "tokens": wanted[kind], "now": now}
-            done = (await connection.exec_driver_sql(statement, params)).all()
+            done = await db.all(statement, params)
             counted |= {(token, kind) for (token,) in done}
     unsettled = sorted({t for t, k in events if (t, k) not in counted})
     known: dict[str, bool] = {}
     if unsettled:
         params = {"store": store_id, "tokens": unsettled}
-        found: Any = (await connection.exec_driver_sql(_KNOWN, params)).all()
-        known = {token: impressed for token, impressed in found}
+        known = {token: impressed for token, impressed in await db.all(_KNOWN, params)}
     results: list[tuple[bool, str | None]] = []
     first = set(counted)
     for token, kind in events:

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import any_, exists, select, update
+from sqlalchemy import any_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import AdAssignment, AdCampaign, AdImpression, Customer, Product
+from models import AdAssignment, AdCampaign, AdImpression
+from models.database import SessionStatements, Statements
 from services.ads.bucketing import variant_index
 from services.ads.targeting import Visit, matches, needs_catalog, needs_customer, needs_history
 from services.ids import new_id
@@ -115,51 +116,52 @@ async def live_campaigns(
     return [c for c in held[1] if c.starts_at <= now and (c.ends_at is None or c.ends_at > now)]
 
 
+# What targeting may ask of the visit, in one statement; each part only when asked (a NULL
+# flag skips its subquery).
+_VISIT = """
+    SELECT
+        CASE WHEN %(customer)s::text IS NOT NULL THEN
+            (SELECT shopper_groups FROM customers
+             WHERE store_id = %(store)s AND customer_id = %(customer)s AND erased_at IS NULL)
+        END,
+        CASE WHEN %(product)s::text IS NOT NULL THEN
+            (SELECT category_ids FROM products
+             WHERE store_id = %(store)s AND product_id = %(product)s)
+        END,
+        CASE WHEN %(history)s::boolean THEN
+            EXISTS (SELECT FROM ad_assignments
+                    WHERE store_id = %(store)s AND visitor_id = %(visitor)s)
+        END
+"""
+
+
 async def _visit(
-    session: AsyncSession, store_id: str, request: AdRequest, campaigns: list[LiveCampaign]
+    db: Statements, store_id: str, request: AdRequest, campaigns: list[LiveCampaign]
 ) -> Visit:
     """What targeting needs to know, looked up only when a candidate campaign asks for it."""
     targetings = [c.targeting for c in campaigns]
-    groups: list[str] = []
-    if request.customer_id and needs_customer(targetings):
-        groups = (
-            await session.scalar(
-                select(Customer.shopper_groups).where(
-                    Customer.store_id == store_id,
-                    Customer.customer_id == request.customer_id,
-                    Customer.erased_at.is_(None),
-                )
-            )
-        ) or []
-    categories = {request.category_id} if request.category_id else set()
-    if request.product_id and needs_catalog(targetings):
-        categories |= set(
-            (
-                await session.scalar(
-                    select(Product.category_ids).where(
-                        Product.store_id == store_id, Product.product_id == request.product_id
-                    )
-                )
-            )
-            or []
-        )
-    new_visitor = False
-    if needs_history(targetings):
-        seen = await session.scalar(
-            select(
-                exists().where(
-                    AdAssignment.store_id == store_id,
-                    AdAssignment.visitor_id == request.visitor_id,
-                )
-            )
-        )
-        new_visitor = not seen
+    customer = request.customer_id if needs_customer(targetings) else None
+    product = request.product_id if needs_catalog(targetings) else None
+    history = needs_history(targetings)
+    groups, categories, seen = None, None, None
+    if customer or product or history:
+        params = {
+            "store": store_id,
+            "customer": customer,
+            "product": product,
+            "history": history,
+            "visitor": request.visitor_id,
+        }
+        row = await db.first(_VISIT, params)
+        assert row is not None  # a SELECT without FROM: one row
+        groups, categories, seen = row
     return Visit(
         device_type=request.device_type,
         product_id=request.product_id,
-        category_ids=frozenset(categories),
-        shopper_groups=frozenset(groups),
-        new_visitor=new_visitor,
+        category_ids=frozenset({request.category_id} if request.category_id else ())
+        | frozenset(categories or ()),
+        shopper_groups=frozenset(groups or ()),
+        new_visitor=history and not seen,
     )
 
 
@@ -201,7 +203,7 @@ class Slot:
 
 
 async def take_slot(
-    session: AsyncSession,
+    db: Statements,
     campaign: LiveCampaign,
     request: AdRequest,
     token: str,
@@ -212,8 +214,7 @@ async def take_slot(
     `window_seconds`; a serve after it opens a new one."""
     capped = campaign.cap_max_impressions is not None and campaign.cap_window_seconds is not None
     window = timedelta(seconds=campaign.cap_window_seconds or 0)
-    connection = await session.connection()
-    result = await connection.exec_driver_sql(
+    row = await db.first(
         _SERVE,
         {
             "campaign": campaign.id,
@@ -229,7 +230,6 @@ async def take_slot(
             "variants": [v["key"] for v in campaign.variants],
         },
     )
-    row: Any = result.first()
     return None if row is None else Slot(row[0], row[1])
 
 
@@ -261,17 +261,22 @@ async def _repin(
     return pinned
 
 
-async def serve_ad(session: AsyncSession, store_id: str, request: AdRequest) -> ServedAd | None:
+async def serve_ad(
+    session: AsyncSession, store_id: str, request: AdRequest, db: Statements | None = None
+) -> ServedAd | None:
+    """`db` runs the statements of every serve (default: in `session`); the rare ones (the
+    campaigns re-read, a visitor moved off a removed variant) use `session`."""
     now = datetime.now(UTC)
     campaigns = await live_campaigns(session, store_id, request.placement, now)
     if not campaigns:
         return None
-    visit = await _visit(session, store_id, request, campaigns)
+    db = db or SessionStatements(session)
+    visit = await _visit(db, store_id, request, campaigns)
     for campaign in campaigns:
         if not matches(campaign.targeting, visit):
             continue
         token = secrets.token_urlsafe(32)
-        slot = await take_slot(session, campaign, request, token, now)
+        slot = await take_slot(db, campaign, request, token, now)
         if slot is None:
             continue  # capped for this visitor: the next campaign gets the slot
         variant_key = slot.variant_key

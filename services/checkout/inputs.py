@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.database import SessionStatements, Statements
 from services.checkout import pricing
 from services.checkout.catalog import catalog_value, with_gift_prices
 from services.checkout.codes import (
@@ -18,7 +19,7 @@ from services.checkout.codes import (
     resolve_coupons,
     resolve_gift_cards,
 )
-from services.checkout.reads import CheckoutReads, FirstRow, in_session, read_checkout
+from services.checkout.reads import CheckoutReads, read_checkout
 from services.checkout.store_state import cached_state, load_state
 
 
@@ -61,10 +62,10 @@ async def gather_inputs(
     hash_key: str,
     now: datetime,
     order_id: str | None = None,
-    first: FirstRow | None = None,
+    db: Statements | None = None,
 ) -> CheckoutInputs:
     """One statement for a store whose promotions this process holds at their current version
-    (the usual case); a few more when they changed or are not held yet. `first` runs that
+    (the usual case); a few more when they changed or are not held yet. `db` runs that
     statement (default: in `session`, in the caller's transaction)."""
     currency = request.currency
     state = cached_state(store_id)
@@ -77,7 +78,7 @@ async def gather_inputs(
         product_ids: set[str], variant_ids: frozenset[str], first_order: bool
     ) -> CheckoutReads:
         return await read_checkout(
-            first or in_session(session),
+            db or SessionStatements(session),
             store_id,
             product_ids=product_ids,
             variant_ids=variant_ids,

@@ -5,15 +5,14 @@ customer's facts. Rows come back as
 JSON arrays, decoded in C. Built once with bind parameters and compiled once to text: the
 statement is the same for every cart, so PostgreSQL prepares it once per connection."""
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Boolean, Text, and_, bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Bundle, CompletedCheckout, Customer, Order, Promotion
+from models.database import Statements
 from services.checkout.catalog import GIFT_VARIANTS, PRODUCTS, GiftFacts, ProductFacts
 from services.checkout.codes import COUPONS, GIFT_CARDS
 
@@ -134,22 +133,8 @@ def _gift_card(row: list[Any]) -> GiftCardRow:
     return GiftCardRow(*row)
 
 
-# Runs a statement and returns its first row: `models.database.DirectStatements.first` for a
-# checkout that only reads, `in_session` for one inside the caller's transaction.
-FirstRow = Callable[[str, Mapping[str, Any]], Awaitable[Sequence[Any] | None]]
-
-
-def in_session(session: AsyncSession) -> FirstRow:
-    async def first(sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None:
-        connection = await session.connection()
-        row: Sequence[Any] | None = (await connection.exec_driver_sql(sql, dict(params))).first()
-        return row
-
-    return first
-
-
 async def read_checkout(
-    first: FirstRow,
+    db: Statements,
     store_id: str,
     *,
     product_ids: set[str],
@@ -173,7 +158,7 @@ async def read_checkout(
         "order_id": order_id or "",
         "first_order": first_order and customer_id is not None,
     }
-    row = await first(_READ_SQL, params)
+    row = await db.first(_READ_SQL, params)
     assert row is not None  # an aggregate: always one row
     fingerprint, products, coupons, cards, groups, earlier, variants = row
     return CheckoutReads(

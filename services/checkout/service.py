@@ -10,10 +10,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import CompletedCheckout
+from models.database import Statements
 from services.checkout import pricing
 from services.checkout.codes import ALREADY_USED
 from services.checkout.inputs import CheckoutInputs, CheckoutRequest, gather_inputs
-from services.checkout.reads import FirstRow
 from services.checkout.redemptions import draw_gift_cards, redeem_coupons
 from services.checkout.shopper import shopper_view
 from services.checkout.store_credit import credit_balance, draw_for_order
@@ -60,12 +60,12 @@ async def evaluate_checkout(
     store_id: str,
     request: CheckoutRequest,
     hash_key: str,
-    first: FirstRow | None = None,
+    db: Statements | None = None,
 ) -> dict[str, Any]:
-    """A publishable key (request.shopper_view) is shown only what a shopper may see. `first`
+    """A publishable key (request.shopper_view) is shown only what a shopper may see. `db`
     runs the checkout's read (default: in `session`)."""
     now = datetime.now(UTC)
-    inputs = await gather_inputs(session, store_id, request, hash_key, now, first=first)
+    inputs = await gather_inputs(session, store_id, request, hash_key, now, db=db)
     priced = price(inputs)
     if request.shopper_view:
         priced = shopper_view(priced, inputs, request)

@@ -83,7 +83,7 @@ async def counted(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, 
             statements.append(sql)
             return await direct(sql, params)
 
-        app.state.direct_statements.first = first
+        app.state.direct_statements.first = first  # the one method checkout calls
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client, statements
