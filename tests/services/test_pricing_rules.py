@@ -518,3 +518,33 @@ def test_bundle_parser_names_the_bad_field() -> None:
         )
     with pytest.raises(ValueError, match=r"discount\.type"):
         kit({"type": "bogus", "value": 1})
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"product_id": ""}, "product_id"),
+        ({"variant_id": ""}, "variant_id"),
+        ({"quantity": 0}, "quantity"),
+        ({"quantity": True}, "quantity"),
+        ({"unit_price": -1}, "unit_price"),
+        ({"unit_price": 1.5}, "unit_price"),
+        ({"category_ids": ("",)}, "category_ids"),
+        ({"category_ids": "shoes"}, "category_ids"),
+    ],
+)
+def test_a_cart_line_names_its_bad_field(fields: dict[str, Any], message: str) -> None:
+    good: dict[str, Any] = {
+        "product_id": "a",
+        "variant_id": None,
+        "quantity": 1,
+        "unit_price": 100,
+        "category_ids": ("c",),
+    }
+    with pytest.raises(ValueError, match=f"^{message}: "):
+        CartLine(**{**good, **fields})
+
+
+def test_a_cart_lines_categories_become_a_tuple() -> None:
+    line = CartLine("a", "a-red", 2, 100, ["c", "d"])  # type: ignore[arg-type]
+    assert line.category_ids == ("c", "d") and line.total == 200

@@ -78,6 +78,20 @@ class CartLine:
     category_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        # The usual line, checked in one expression (a cart has hundreds of lines, each built
+        # once per checkout); anything else goes through the checks that name the field.
+        if (
+            type(self.product_id) is str
+            and self.product_id
+            and (self.variant_id is None or (type(self.variant_id) is str and self.variant_id))
+            and type(self.quantity) is int
+            and self.quantity >= 1
+            and type(self.unit_price) is int
+            and self.unit_price >= 0
+            and type(self.category_ids) is tuple
+            and all(type(c) is str and c for c in self.category_ids)
+        ):
+            return
         check_text(self.product_id, "product_id")
         if self.variant_id is not None:
             check_text(self.variant_id, "variant_id")
