@@ -48,11 +48,7 @@ GIFT_VARIANTS = (
         ProductVariant.price,
         Product.category_ids,
     )
-    .join(
-        Product,
-        tuple_(Product.store_id, Product.product_id)
-        == tuple_(ProductVariant.store_id, ProductVariant.product_id),
-    )
+    .join(Product)  # on the composite foreign key (store_id, product_id)
     .where(
         ProductVariant.store_id == _STORE,
         ProductVariant.variant_id == any_(bindparam("variant_ids", type_=ARRAY(Text))),

@@ -3,7 +3,7 @@ catalog mirror, so a typo is a 422 naming the field rather than a silent no-op."
 
 from collections.abc import Iterable
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Product, ProductVariant
@@ -30,11 +30,7 @@ async def known_variants(session: AsyncSession, store_id: str, ids: Iterable[str
         return set()
     rows = await session.scalars(
         select(ProductVariant.variant_id)
-        .join(
-            Product,
-            tuple_(Product.store_id, Product.product_id)
-            == tuple_(ProductVariant.store_id, ProductVariant.product_id),
-        )
+        .join(Product)  # on the composite foreign key (store_id, product_id)
         .where(
             ProductVariant.store_id == store_id,
             ProductVariant.variant_id.in_(wanted),

@@ -87,3 +87,22 @@ async def test_other_store(api: httpx.AsyncClient, store: StoreKeys) -> None:
     # Products of another store's catalog are unknown here.
     foreign = await api.post("/v1/bundles", json=kit(), headers=other.auth())
     assert foreign.status_code == 422 and "components.0.product_id" in fields_of(foreign)
+
+
+async def test_components_by_variant(api: httpx.AsyncClient, store: StoreKeys) -> None:
+    variants = [{"variant_id": "a-red", "price": 2000, "available": True}]
+    await add_products(api, store, ("a", 2000, []), variants=variants)
+    await add_products(api, store, ("b", 3000, []))
+    by_variant = kit()
+    by_variant["components"] = [{"variant_id": "a-red"}, {"product_id": "b"}]
+    created = await api.post("/v1/bundles", json=by_variant, headers=store.auth())
+    assert created.status_code == 201, created.text
+    unknown = kit()
+    unknown["components"] = [{"variant_id": "a-blue"}, {"product_id": "b"}]
+    refused = await api.post("/v1/bundles", json=unknown, headers=store.auth())
+    assert refused.status_code == 422 and "components.0.variant_id" in fields_of(refused)
+    # Another store's variant is unknown here, as its products are.
+    other = await make_store(api, "Other")
+    await add_products(api, other, ("b", 3000, []))
+    foreign = await api.post("/v1/bundles", json=by_variant, headers=other.auth())
+    assert foreign.status_code == 422 and fields_of(foreign) == {"components.0.variant_id"}
