@@ -250,6 +250,9 @@ class CartActivity:
     seq: int
     item_count: int
     customer_id: str | None = None
+    # How long the event waited in this system before the relay sent it: the quiet wait counts
+    # from when the api accepted it.
+    waited_seconds: float = 0.0
 
 
 @dataclass
@@ -259,6 +262,7 @@ class ProductView:
     event_id: str
     seq: int
     product_id: str
+    waited_seconds: float = 0.0  # as `CartActivity`'s
 
 
 @dataclass

@@ -32,7 +32,7 @@ class AbandonedCartWorkflow:
             return
         state = self._seq.state
         state.customer_id = update.customer_id or state.customer_id
-        self._seq.restart_wait()
+        self._seq.restart_wait(update.waited_seconds)
         if update.item_count == 0:
             self._seq.end(RunEnding.CANCELLED)
 

@@ -32,7 +32,7 @@ class BrowseReminderWorkflow:
         """Another view: remind of the newest product, a full wait after it."""
         if self._seq.is_new(view.event_id, view.seq) and self._seq.state.sent_steps == 0:
             self._seq.state.product_id = view.product_id
-            self._seq.restart_wait()
+            self._seq.restart_wait(view.waited_seconds)
 
     @workflow.signal(name=CartActivity.SIGNAL)
     def cart_updated(self, update: CartActivity) -> None:

@@ -59,8 +59,18 @@ class FlowSequence:
         self.signals += 1
         return True
 
-    def restart_wait(self) -> None:
-        self.state.last_activity_at = workflow.now()
+    def restart_wait(self, waited_seconds: float = 0.0) -> None:
+        """The quiet wait restarts from the activity: from when the api accepted it, so that
+        neither the relay nor a worker busy with other runs delays the message. The signal that
+        started the run counts from the run's start (this worker may get to it much later);
+        later ones from now. Neither clock is the api's: only the event's wait before the relay
+        sent it is, as a duration. Never earlier than activity already seen."""
+        state = self.state
+        first = state.last_activity_at is None
+        base = workflow.info().workflow_start_time if first else workflow.now()
+        moment = base - timedelta(seconds=waited_seconds)
+        last = state.last_activity_at
+        state.last_activity_at = moment if last is None else max(last, moment)
         self.changed = True
 
     def wants_new_run(self, signals_per_run: int) -> bool:
@@ -85,8 +95,8 @@ class FlowSequence:
         state = self.state
         if not state.run_key:
             state.run_key = str(workflow.uuid4())
-        if state.last_activity_at is None:
-            state.last_activity_at = workflow.now()
+        if state.last_activity_at is None:  # no activity came: the wait counts from the start
+            state.last_activity_at = workflow.info().workflow_start_time
         while state.next_step < len(plan.step_delays):
             due = self._due(plan)
             if await self._woken_before(due):

@@ -64,6 +64,17 @@ _FAIR_BATCH = text(
     """
 )
 
+# What routing reads of an event.
+_COLUMNS = (
+    Event.seq,
+    Event.store_id,
+    Event.event_id,
+    Event.type,
+    Event.data,
+    Event.occurred_at,
+    Event.received_at,
+)
+
 
 async def claim_undelivered(session: AsyncSession, limit: int) -> list[EventRow]:
     """Lock a fair share of each store's oldest undelivered events; other relays skip them
@@ -72,7 +83,7 @@ async def claim_undelivered(session: AsyncSession, limit: int) -> list[EventRow]
     if not seqs:
         return []
     rows = await session.execute(
-        select(Event.seq, Event.store_id, Event.event_id, Event.type, Event.data, Event.occurred_at)
+        select(*_COLUMNS)
         .where(Event.seq.in_(seqs), Event.delivered_at.is_(None))
         .order_by(Event.seq)
         .with_for_update(skip_locked=True)
@@ -82,16 +93,12 @@ async def claim_undelivered(session: AsyncSession, limit: int) -> list[EventRow]
 
 async def load_events(session: AsyncSession, seqs: list[int]) -> list[EventRow]:
     """Events set aside earlier, in order (delivered or not)."""
-    rows = await session.execute(
-        select(Event.seq, Event.store_id, Event.event_id, Event.type, Event.data, Event.occurred_at)
-        .where(Event.seq.in_(seqs))
-        .order_by(Event.seq)
-    )
+    rows = await session.execute(select(*_COLUMNS).where(Event.seq.in_(seqs)).order_by(Event.seq))
     return [_row(r) for r in rows]
 
 
 def _row(r: Any) -> EventRow:
-    return EventRow(r.seq, r.store_id, r.event_id, r.type, r.data, r.occurred_at)
+    return EventRow(r.seq, r.store_id, r.event_id, r.type, r.data, r.occurred_at, r.received_at)
 
 
 async def mark_delivered(session: AsyncSession, seqs: list[int]) -> None:
@@ -109,7 +116,7 @@ async def routing_context(session: AsyncSession, events: list[EventRow]) -> Rout
         version, config = await current_flow(session, store_id, kind)
         if config.enabled and config.steps:
             flows[(store_id, kind)] = (version, config)
-    ctx = RoutingContext(flows=flows)
+    ctx = RoutingContext(flows=flows, now=datetime.now(UTC))
     orders = [e for e in relevant if e.type == "order.placed"]
     ctx.commissions = await hold_days(session, {(e.store_id, e.data["order_id"]) for e in orders})
     codes = {(e.store_id, c) for e in orders for c in order_codes(e.data)}

@@ -44,6 +44,9 @@ class EventRow:
     type: str
     data: dict[str, Any]
     occurred_at: datetime | None = None
+    # When the api accepted it (this system's clock): a wait it starts counts from here, however
+    # late the relay or a busy worker gets to it.
+    received_at: datetime | None = None
 
     def newer_than(self, other: "EventRow") -> bool:
         if self.occurred_at is None or other.occurred_at is None:
@@ -123,6 +126,13 @@ class RoutingContext:
     conversions: dict[tuple[str, str], list[ConversionRun]] = field(default_factory=dict)
     # (store, customer) uploaded to some audience: withdrawing consent.ads or erasure removes.
     audience_customers: set[tuple[str, str]] = field(default_factory=set)
+    now: datetime | None = None  # when the batch is routed
+
+    def waited(self, e: EventRow) -> float:
+        """Seconds from the api accepting the event to now (0 when either is unknown)."""
+        if self.now is None or e.received_at is None:
+            return 0.0
+        return max(0.0, (self.now - e.received_at).total_seconds())
 
     def is_stale(self, e: EventRow) -> bool:
         known = self.cart_updated_at.get((e.store_id, e.data["cart_id"]))
@@ -228,6 +238,7 @@ def _cart_updated(plan: _Plan, e: EventRow) -> None:
         seq=e.seq,
         item_count=sum(int(i["quantity"]) for i in items),
         customer_id=customer_id,
+        waited_seconds=plan.ctx.waited(e),
     )
     flow = plan.flow(e.store_id, CART)
     # Only a cart with items and a known customer is worth a run; anything else only informs a
@@ -249,7 +260,7 @@ def _product_viewed(plan: _Plan, e: EventRow) -> None:
     customer_id, product_id = e.data["customer_id"], e.data["product_id"]
     flow = plan.flow(e.store_id, BROWSE)
     start = RunStart(BROWSE, flow[0], flow[1], customer_id, product_id=product_id) if flow else None
-    payload = ProductView(event_id=e.event_id, seq=e.seq, product_id=product_id)
+    payload = ProductView(e.event_id, e.seq, product_id, plan.ctx.waited(e))
     run_id = workflow_id(BROWSE, e.store_id, customer_id)
     plan.add(Operation(run_id, e.store_id, BROWSE, payload, start, seq=e.seq))
 
