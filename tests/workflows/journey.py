@@ -130,14 +130,17 @@ async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
 
 
 async def timer_durations(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, float]]:
-    """The run's timers in order: ("started", seconds) and ("canceled", 0)."""
+    """The run's timers in order: ("started", seconds) and ("canceled", 0), to the second (a wait
+    counts from when the api accepted the event: the few milliseconds before the relay sent it
+    shorten it)."""
     timers: list[tuple[str, float]] = []
     async for e in handle.fetch_history_events():
         if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+            timeout = e.timer_started_event_attributes.start_to_fire_timeout
             timers.append(
                 (
                     "started",
-                    e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().total_seconds(),
+                    round(timeout.ToTimedelta().total_seconds()),
                 )
             )
         elif e.event_type == EventType.EVENT_TYPE_TIMER_CANCELED:
