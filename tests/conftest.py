@@ -168,6 +168,11 @@ async def fresh_outbox(sessionmaker: SessionMaker) -> None:
 WorkerWith = Callable[..., AbstractAsyncContextManager[Worker]]
 
 
+def own_queue(settings: Settings, **changes: Any) -> Settings:
+    """These settings on a task queue of the test's own, with these changed."""
+    return settings.model_copy(update={"task_queue": f"test-{uuid.uuid4().hex[:8]}", **changes})
+
+
 @pytest.fixture
 def worker_with(
     temporal_env: WorkflowEnvironment,
@@ -182,7 +187,7 @@ def worker_with(
 
     @asynccontextmanager
     async def start(**changes: Any) -> AsyncIterator[Worker]:
-        own = settings.model_copy(update={"task_queue": f"test-{uuid.uuid4().hex[:8]}", **changes})
+        own = own_queue(settings, **changes)
         await clear_outbox(sessionmaker)
         await started_runs.end_all(temporal_env.client)
         async with build_worker(temporal_env.client, sessionmaker, own, renderer) as worker:

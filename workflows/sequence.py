@@ -65,12 +65,10 @@ class FlowSequence:
         started the run counts from the run's start (this worker may get to it much later);
         later ones from now. Neither clock is the api's: only the event's wait before the relay
         sent it is, as a duration. Never earlier than activity already seen."""
-        state = self.state
-        first = state.last_activity_at is None
-        base = workflow.info().workflow_start_time if first else workflow.now()
+        last = self.state.last_activity_at
+        base = workflow.info().workflow_start_time if last is None else workflow.now()
         moment = base - timedelta(seconds=waited_seconds)
-        last = state.last_activity_at
-        state.last_activity_at = moment if last is None else max(last, moment)
+        self.state.last_activity_at = moment if last is None else max(last, moment)
         self.changed = True
 
     def wants_new_run(self, signals_per_run: int) -> bool:

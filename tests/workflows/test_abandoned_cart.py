@@ -2,7 +2,6 @@
 time-skipping Temporal server, the gate and the message log on the real database."""
 
 import asyncio
-import uuid
 from datetime import timedelta
 
 import httpx
@@ -17,7 +16,7 @@ from models import Event
 from models.database import SessionMaker
 from relay import Relay
 from services.messaging.templates import TemplateRenderer
-from tests.conftest import StoreKeys, clear_outbox
+from tests.conftest import StoreKeys, clear_outbox, own_queue
 from tests.temporal_runs import StartedRuns
 from tests.workflows.journey import (
     DAY,
@@ -66,10 +65,7 @@ async def test_abandoned_cart_runs_every_step_at_its_delay(
         (1, "sms", "sent"),
     ]
     # The second timer runs from when the first step was due: a day less the time the send took.
-    assert await timer_durations(handle) == [
-        ("started", HOUR),
-        ("started", approx(DAY, abs=5)),
-    ]
+    assert await timer_durations(handle) == [("started", HOUR), ("started", approx(DAY, abs=5))]
     description = await handle.describe()
     attributes = description.typed_search_attributes
     named = {p.key.name: p.value for p in attributes if p.key.name != "TemporalChangeVersion"}
@@ -188,10 +184,7 @@ async def test_a_signal_delivered_twice_changes_nothing(
         "cart_updated", *(await temporal_env.client.data_converter.decode(payload.payloads))
     )
     assert await finish(temporal_env, handle) == "sent"
-    assert await timer_durations(handle) == [
-        ("started", HOUR),
-        ("started", approx(DAY, abs=5)),
-    ]
+    assert await timer_durations(handle) == [("started", HOUR), ("started", approx(DAY, abs=5))]
 
 
 async def test_product_removed_suppresses_with_reason(
@@ -318,7 +311,7 @@ async def test_a_worker_that_gets_to_the_run_late_sends_at_the_carts_time(
     step is still due an hour after the cart, not an hour after a worker got to it. The server
     cannot skip time while the run's first task waits, so it waits 3 real seconds."""
     await clear_outbox(sessionmaker)
-    own = settings.model_copy(update={"task_queue": f"late-{uuid.uuid4().hex[:8]}"})
+    own = own_queue(settings)
     relay = Relay(sessionmaker, temporal_env.client, task_queue=own.task_queue, batch_size=500)
     await enable_flow(api, store)
     await post(api, store, shopper(), product(), cart())
