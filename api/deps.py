@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
 from models.database import DirectStatements
+from services.ads.event_batches import AdEventBatches
 from services.stores.service import Principal
 
 bearer = HTTPBearer(auto_error=False)
@@ -31,8 +32,15 @@ async def get_direct(request: Request) -> DirectStatements:
     return direct
 
 
+async def get_ad_event_batches(request: Request) -> AdEventBatches:
+    """Single ad events counted together with those other requests brought meanwhile."""
+    batches: AdEventBatches = request.app.state.ad_event_batches
+    return batches
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 DirectDep = Annotated[DirectStatements, Depends(get_direct)]
+AdEventBatchesDep = Annotated[AdEventBatches, Depends(get_ad_event_batches)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 

@@ -48,6 +48,7 @@ from models.database import (
     create_engine,
     create_sessionmaker,
 )
+from services.ads.event_batches import AdEventBatches
 from services.logging import configure_logging
 
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.autocommit_sessionmaker = autocommit_sessionmaker(app.state.sessionmaker)
         app.state.direct_statements = DirectStatements(settings.require_database_url())
+        app.state.ad_event_batches = AdEventBatches(app.state.direct_statements)
         yield
         await app.state.direct_statements.dispose()
         await engine.dispose()

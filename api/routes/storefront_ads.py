@@ -3,7 +3,7 @@ impression and click (docs/ads.md)."""
 
 from fastapi import Response
 
-from api.deps import AnyKey, DirectDep, SessionDep
+from api.deps import AdEventBatchesDep, AnyKey, DirectDep, SessionDep
 from api.errors import ERROR_SCHEMA
 from api.guard import autocommit, guarded_router
 from api.schemas.ad_campaigns import (
@@ -52,11 +52,14 @@ async def serve_ad(
     responses={404: ERROR_SCHEMA, 409: ERROR_SCHEMA, 422: ERROR_SCHEMA},
 )
 @autocommit
-async def record_ad_event(body: AdEventIn, direct: DirectDep, caller: AnyKey) -> AdEventOut:
+async def record_ad_event(
+    body: AdEventIn, batches: AdEventBatchesDep, caller: AnyKey
+) -> AdEventOut:
     """An impression or click of a served ad, counted once per token and type (a repeat is 202
-    with `counted: false`); a click before its impression is 409 `impression_not_recorded`."""
-    counted = await events.record_event(direct, caller.store_id, body.impression_token, body.type)
-    return AdEventOut(type=body.type, counted=counted)
+    with `counted: false`); a click before its impression is 409 `impression_not_recorded`.
+    Counted with the events other requests brought meanwhile, before the 202."""
+    outcome = await batches.record(caller.store_id, body.impression_token, body.type)
+    return AdEventOut(type=body.type, counted=events.single_outcome(outcome))
 
 
 @router.post(

@@ -37,10 +37,11 @@ _KNOWN = """
 """
 
 
-async def record_event(db: Statements, store_id: str, token: str, kind: str) -> bool:
-    """True when counted now, False when this token's event of this kind was counted before.
-    Another store's token is unknown here (404)."""
-    ((counted, error),) = await record_events(db, store_id, [(token, kind)])
+def single_outcome(store_outcome: tuple[bool, str | None]) -> bool:
+    """One event's outcome as its own request answers it: True when counted now, False when
+    this token's event of this kind was counted before; another store's token is unknown here
+    (404), a click before its impression is refused (409)."""
+    counted, error = store_outcome
     if error == NOT_FOUND:
         raise NotFound("no ad was served with this token", code=NOT_FOUND)
     if error is not None:

@@ -177,6 +177,34 @@ async def test_duplicate_impressions_in_a_burst_count_once(
     assert sum(v["impressions"] for v in figures["variants"]) == 1
 
 
+async def test_a_burst_of_single_events_from_two_stores_counts_each_once(
+    api: httpx.AsyncClient, store: StoreKeys
+) -> None:
+    """Requests that arrive together are counted together: still once per token and kind,
+    and a token is still unknown to another store in the same burst."""
+    await create(api, store)
+    other = await make_store(api, "Other shop")
+    await create(api, other)
+    mine = [(await ask(api, store, f"b{i}")).json()["impression_token"] for i in range(5)]
+    theirs = [(await ask(api, other, f"b{i}")).json()["impression_token"] for i in range(3)]
+    burst = [(store, t, "impression") for t in mine * 2] + [
+        (other, t, "impression") for t in theirs
+    ]
+    burst += [(other, t, "impression") for t in mine]
+    answers = await asyncio.gather(*(report(api, who, t, kind) for who, t, kind in burst))
+    counted = Counter(
+        (who.id, t)
+        for (who, t, _), a in zip(burst, answers, strict=True)
+        if a.status_code == 202 and a.json()["counted"]
+    )
+    assert counted == {(store.id, t): 1 for t in mine} | {(other.id, t): 1 for t in theirs}
+    assert [a.status_code for a in answers[-5:]] == [404] * 5
+    clicks = [(store, t, "click") for t in mine * 2] + [(other, t, "click") for t in theirs]
+    answers = await asyncio.gather(*(report(api, who, t, kind) for who, t, kind in clicks))
+    assert {a.status_code for a in answers} == {202}
+    assert sum(a.json()["counted"] for a in answers) == len(mine) + len(theirs)
+
+
 async def test_variants_follow_their_weights(api: httpx.AsyncClient, store: StoreKeys) -> None:
     """Bucketing spreads visitors by weight (3:1 here), the same for every serve of a visitor."""
     made = await create(api, store)
