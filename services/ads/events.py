@@ -18,23 +18,26 @@ class ImpressionNotRecorded(Conflict):
     code = "impression_not_recorded"
 
 
-# Constant text (psycopg prepares a statement run 5 times on a connection): each kind is
-# counted once per token, a click only after its impression.
-_IMPRESSIONS = """
-    UPDATE ad_impressions SET impressed_at = %(now)s
-    WHERE store_id = %(store)s AND token = ANY(%(tokens)s::text[]) AND impressed_at IS NULL
-    RETURNING token
+# Constant text (psycopg prepares a statement run 5 times on a connection). One statement a
+# kind: each kind is counted once per token (a click only after its impression), and every
+# named token the store has comes back, counted now or not, with whether its impression was
+# recorded as this statement saw it (a click whose impression another request records at the
+# same moment is refused: it came before the impression).
+_COUNT = """
+    WITH counted AS (
+        UPDATE ad_impressions SET {column} = %(now)s
+        WHERE store_id = %(store)s AND token = ANY(%(tokens)s::text[]) AND {column} IS NULL
+          {condition}
+        RETURNING token
+    )
+    SELECT a.token, c.token IS NOT NULL, a.impressed_at IS NOT NULL OR c.token IS NOT NULL
+    FROM ad_impressions a LEFT JOIN counted c ON c.token = a.token
+    WHERE a.store_id = %(store)s AND a.token = ANY(%(tokens)s::text[])
 """
-_CLICKS = """
-    UPDATE ad_impressions SET clicked_at = %(now)s
-    WHERE store_id = %(store)s AND token = ANY(%(tokens)s::text[]) AND clicked_at IS NULL
-      AND impressed_at IS NOT NULL
-    RETURNING token
-"""
-_KNOWN = """
-    SELECT token, impressed_at IS NOT NULL FROM ad_impressions
-    WHERE store_id = %(store)s AND token = ANY(%(tokens)s::text[])
-"""
+_STATEMENTS = {
+    "impression": _COUNT.format(column="impressed_at", condition=""),
+    "click": _COUNT.format(column="clicked_at", condition="AND impressed_at IS NOT NULL"),
+}
 
 
 def single_outcome(store_outcome: tuple[bool, str | None]) -> bool:
@@ -52,23 +55,20 @@ def single_outcome(store_outcome: tuple[bool, str | None]) -> bool:
 async def record_events(
     db: Statements, store_id: str, events: Sequence[tuple[str, str]]
 ) -> list[tuple[bool, str | None]]:
-    """A beacon's batch of (token, kind) in three statements, whatever its size: the
+    """A beacon's batch of (token, kind) in two statements, whatever its size: the
     impressions are recorded first, then the clicks (a click in the same batch as its
     impression counts), each token and kind once (its first occurrence says `counted`); an
     event that cannot be counted gets its error code and changes nothing, so the others stand."""
     now = datetime.now(UTC)
-    wanted = {kind: sorted({t for t, k in events if k == kind}) for kind in ("impression", "click")}
     counted: set[tuple[str, str]] = set()
-    for kind, statement in (("impression", _IMPRESSIONS), ("click", _CLICKS)):
-        if wanted[kind]:
-            params = {"store": store_id, "tokens": wanted[kind], "now": now}
-            done = await db.all(statement, params)
-            counted |= {(token, kind) for (token,) in done}
-    unsettled = sorted({t for t, k in events if (t, k) not in counted})
-    known: dict[str, bool] = {}
-    if unsettled:
-        params = {"store": store_id, "tokens": unsettled}
-        known = {token: impressed for token, impressed in await db.all(_KNOWN, params)}
+    impressed: dict[str, bool] = {}  # the store's tokens among the events
+    for kind in ("impression", "click"):
+        if tokens := sorted({t for t, k in events if k == kind}):
+            params = {"store": store_id, "tokens": tokens, "now": now}
+            for token, now_counted, seen in await db.all(_STATEMENTS[kind], params):
+                if now_counted:
+                    counted.add((token, kind))
+                impressed[token] = seen
     results: list[tuple[bool, str | None]] = []
     first = set(counted)
     for token, kind in events:
@@ -77,9 +77,9 @@ async def record_events(
             results.append((True, None))
         elif (token, kind) in counted:
             results.append((False, None))  # a repeat within the batch
-        elif token not in known:
+        elif token not in impressed:
             results.append((False, NOT_FOUND))
-        elif kind == "click" and not known[token]:
+        elif kind == "click" and not impressed[token]:
             results.append((False, ImpressionNotRecorded.code))
         else:
             results.append((False, None))  # counted before

@@ -11,7 +11,7 @@ from services.ads.event_batches import AdEventBatches
 
 
 class FlakyStatements:
-    """Counts every token the first time it is named; the first statement fails."""
+    """Impressions: counts every token the first time it is named; the first statement fails."""
 
     def __init__(self) -> None:
         self.statements: list[list[str]] = []
@@ -26,9 +26,9 @@ class FlakyStatements:
         self.statements.append(tokens)
         if len(self.statements) == 1:
             raise ConnectionError("the database went away")
-        new = [t for t in tokens if t not in self.seen]
-        self.seen |= set(new)
-        return [(t,) for t in new]
+        rows = [(t, t not in self.seen, True) for t in tokens]
+        self.seen |= set(tokens)
+        return rows
 
 
 async def test_a_failed_statement_fails_its_own_requests_and_the_next_ones_count() -> None:
