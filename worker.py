@@ -23,6 +23,7 @@ from integrations.messaging import ChannelProviders, LogProvider, MessageProvide
 from integrations.sendgrid_email import SendGridProvider
 from integrations.twilio_messaging import TwilioProvider
 from models.database import SessionMaker, create_engine, create_sessionmaker
+from payload_visits import skip_idle_payload_visits
 from payout_schedules import PayoutScheduler
 from relay import Relay
 from reward_outbox import RewardOutbox
@@ -86,7 +87,9 @@ PASSTHROUGH = (
 def workflow_runner(*passthrough: str) -> WorkflowRunner:
     """The sandbox, kept: it catches nondeterministic workflow code (bench.replay_cost); its
     glue code compiled once (sandbox.py). `passthrough`: more modules to pass through (the
-    benchmarks' own run types)."""
+    benchmarks' own run types). Its workers and replayers skip the SDK's payload walks that
+    would change nothing (payload_visits.py)."""
+    skip_idle_payload_visits()
     restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH, *passthrough)
     return CompiledOnceSandboxRunner(restrictions=restrictions)
 

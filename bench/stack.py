@@ -83,6 +83,12 @@ class BenchStack:
             SHOPSTAR_PUBLIC_RATE_LIMIT="0",
             SHOPSTAR_KEY_RATE_LIMIT="0",
             PYTHONUNBUFFERED="1",
+            # The tree this benchmark runs from, also for `shopstar-marketing` (a console
+            # script, whose own folder comes first on sys.path): else a worktree's benchmark
+            # would run the worker of the tree the virtualenv was installed from (editable).
+            PYTHONPATH=os.pathsep.join(
+                p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p
+            ),
         )
         return env
 

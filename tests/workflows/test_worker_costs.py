@@ -1,10 +1,20 @@
 """What the worker spends once per process rather than once per run: the payload converter's
 adapters (the SDK builds a converter per workflow instance; a class a sandbox imported afresh
-still decodes, with an adapter of its own), and the sandbox's compiled glue code."""
+still decodes, with an adapter of its own), the sandbox's compiled glue code, and the payload
+walks skipped when they would change nothing (a codec still gets every payload)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import temporalio.bridge.worker as bridge_worker
+from temporalio.api.common.v1 import Payload
+from temporalio.bridge.proto.workflow_activation import (
+    InitializeWorkflow,
+    WorkflowActivation,
+    WorkflowActivationJob,
+)
+from temporalio.converter import DataConverter, PayloadCodec
 from temporalio.worker import Replayer
 
 from flow_contract import FlowKind, RunStep
@@ -63,3 +73,46 @@ async def test_the_sandbox_compiles_its_glue_once_per_process() -> None:
     after = _compiled.cache_info()
     assert after.misses == before.misses
     assert after.hits - before.hits >= 4  # the run's creation and its activations
+
+
+class _Marking(PayloadCodec):
+    """A codec that changes what it is given: what a deployment adding encryption would do."""
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [Payload(metadata={**p.metadata, "marked": b"1"}, data=p.data) for p in payloads]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [
+            Payload(metadata={"encoding": p.metadata["encoding"]}, data=p.data) for p in payloads
+        ]
+
+
+def _activation() -> WorkflowActivation:
+    (argument,) = data_converter.payload_converter.to_payloads(["hello"])
+    argument.metadata["marked"] = b"1"
+    start = InitializeWorkflow(workflow_type="W", arguments=[argument])
+    return WorkflowActivation(run_id="r", jobs=[WorkflowActivationJob(initialize_workflow=start)])
+
+
+async def test_payloads_are_walked_only_when_a_codec_or_storage_would_change_them() -> None:
+    workflow_runner()  # as every worker of the engine: the idle walks are skipped
+    walked: list[int] = []
+
+    class Counting(DataConverter):
+        async def _decode_payload_sequence(self, payloads: Sequence[Payload]) -> list[Payload]:
+            walked.append(len(payloads))
+            return await super()._decode_payload_sequence(payloads)
+
+    plain = Counting(payload_converter_class=data_converter.payload_converter_class)
+    activation = _activation()
+    await bridge_worker.decode_activation(activation, plain, True, 1)
+    assert walked == []
+    assert activation.jobs[0].initialize_workflow.arguments[0].metadata["marked"] == b"1"
+
+    # With a codec the SDK's own walk runs, and the codec sees every payload.
+    with_codec = Counting(
+        payload_converter_class=data_converter.payload_converter_class, payload_codec=_Marking()
+    )
+    await bridge_worker.decode_activation(activation, with_codec, True, 1)
+    assert walked == [1]
+    assert "marked" not in activation.jobs[0].initialize_workflow.arguments[0].metadata
