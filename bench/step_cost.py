@@ -28,6 +28,7 @@ from rich.console import Console
 from sqlalchemy import event, text
 from temporalio.testing import ActivityEnvironment
 
+import models.database as database_module
 from activities.flow_steps import FlowActivities
 from api.main import create_app
 from bench.flow_config import FLOW
@@ -102,6 +103,14 @@ async def run(steps: int, profile: int = 0) -> Report:
             statements["connects"] += 1
 
         event.listen(engine.sync_engine, "before_cursor_execute", count)
+        # Statements sent on the driver (models.database.SessionStatements) pass no event.
+        on_driver = database_module._on_driver
+
+        async def counted_on_driver(*args: Any) -> Any:
+            count()
+            return await on_driver(*args)
+
+        database_module._on_driver = counted_on_driver  # type: ignore[assignment]
         event.listen(engine.sync_engine, "commit", commit)
         event.listen(engine.sync_engine, "connect", connect)
         sessionmaker = create_sessionmaker(engine)

@@ -68,19 +68,42 @@ def autocommit_sessionmaker(sessionmaker: SessionMaker) -> SessionMaker:
 
 
 class SessionStatements:
-    """`Statements` in the session's transaction."""
+    """`Statements` in the session's transaction, run on its connection's driver: no result
+    or compiled-statement objects (about a third of a millisecond of CPU a statement less than
+    `session.execute`). Nothing the session holds sees what they write."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def first(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None:
-        connection = await self._session.connection()
-        row: Sequence[Any] | None = (await connection.exec_driver_sql(sql, dict(params))).first()
-        return row
+        rows = await _on_driver(await self._driver(), sql, params, 1)
+        return rows[0] if rows else None
 
     async def all(self, sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        return await _on_driver(await self._driver(), sql, params, None)
+
+    async def _driver(self) -> "psycopg.AsyncConnection[Any]":
         connection = await self._session.connection()
-        return (await connection.exec_driver_sql(sql, dict(params))).all()
+        raw = await connection.get_raw_connection()
+        driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+        return driver
+
+
+async def _on_driver(
+    driver: "psycopg.AsyncConnection[Any]", sql: str, params: Mapping[str, Any], size: int | None
+) -> list[Sequence[Any]]:
+    try:
+        cursor = await driver.execute(sql, params)
+        if cursor.description is None:
+            return []
+        if size is None:
+            return list(await cursor.fetchall())
+        return list(await cursor.fetchmany(size))
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        # What the api answers 503 for (and a worker retries), as when the same error comes
+        # through SQLAlchemy. A broken connection is found and replaced at its next checkout
+        # (`_check_alive`).
+        raise sa_exc.OperationalError(sql, None, exc, hide_parameters=True) from exc
 
 
 class DirectStatements:
@@ -111,20 +134,10 @@ class DirectStatements:
     async def _run(
         self, sql: str, params: Mapping[str, Any], size: int | None
     ) -> list[Sequence[Any]]:
-        try:
-            async with self.engine.connect() as connection:
-                raw = await connection.get_raw_connection()
-                driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
-                cursor = await driver.execute(sql, params)
-                if cursor.description is None:
-                    return []
-                if size is None:
-                    return list(await cursor.fetchall())
-                return list(await cursor.fetchmany(size))
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            # What the api answers 503 for, as when the same error comes through SQLAlchemy. A
-            # broken connection is found and replaced at its next checkout (`_check_alive`).
-            raise sa_exc.OperationalError(sql, None, exc, hide_parameters=True) from exc
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+            return await _on_driver(driver, sql, params, size)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -3,6 +3,7 @@ until when to hold it (quiet hours), or that it goes: then with the rows the sen
 and the promo code the step gives, issued here. Every "no" is decided here, and only here."""
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,14 +15,14 @@ from sqlalchemy import (
     bindparam,
     exists,
     false,
-    func,
-    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flow_contract import FlowKind, GateReason, MessageStatus, StepRequest
-from models import Cart, Customer, FlowVersion, Message, Order, Product, RecoveryRun, Store
+from models import Cart, Customer, FlowVersion, Message, Order, RecoveryRun, Store
+from models.database import SessionStatements
+from services.messaging.content import CatalogProduct, read_products, step_products
 from services.messaging.holdout import in_holdout
 from services.messaging.promo_codes import issue_code
 from services.messaging.quiet_hours import quiet_until
@@ -37,6 +38,8 @@ class StepRows:
     cart: Cart | None
     # The step's message-log row, once `decide_step` has written (or found) it.
     message: Message | None = None
+    # The catalog's rows of the step's products, as the gate read them (None: not read).
+    products: Mapping[str, CatalogProduct] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,9 @@ async def check_send_gate(session: AsyncSession, gate: StepRequest, facts: Facts
         reason = GateReason.NO_CONTACT
     if reason is None and not getattr(customer, f"consent_{gate.channel}"):
         reason = GateReason.NO_CONSENT
+    products: dict[str, CatalogProduct] = {}
     if reason is None:
-        reason = await _product_reason(session, gate, cart)
+        reason, products = await _product_reason(session, gate, cart)
     if reason is None:
         reason = await _frequency_reason(session, gate)
     if reason is not None:
@@ -98,7 +102,7 @@ async def check_send_gate(session: AsyncSession, gate: StepRequest, facts: Facts
         code = await issue_code(session, gate.store_id, rule_id, customer.customer_id)
         if code is None:
             return GateVerdict(GateReason.NO_PROMO_CODE)
-    return GateVerdict(rows=StepRows(customer, store, cart), promo_code=code)
+    return GateVerdict(rows=StepRows(customer, store, cart, products=products), promo_code=code)
 
 
 async def read_facts(session: AsyncSession, gate: StepRequest, step_key: str) -> Facts:
@@ -191,21 +195,14 @@ async def _flow_reason(
 
 async def _product_reason(
     session: AsyncSession, gate: StepRequest, cart: Cart | None
-) -> GateReason | None:
-    """The cart's products (all of them) or the viewed product can no longer be bought. A
-    product the catalog mirror has not heard of counts as available."""
-    if gate.product_id is not None:
-        product_ids = {gate.product_id}
-    elif gate.cart_id is not None:
-        product_ids = {item["product_id"] for item in cart.items} if cart else set()
-    else:
-        return None
-    if not product_ids:
-        return None
-    gone = await session.scalar(
-        _GONE_PRODUCTS, {"store_id": gate.store_id, "product_ids": list(product_ids)}
-    )
-    return GateReason.PRODUCT_UNAVAILABLE if (gone or 0) >= len(product_ids) else None
+) -> tuple[GateReason | None, dict[str, CatalogProduct]]:
+    """The cart's products (all of them) or the viewed product can no longer be bought, and
+    the catalog's rows of them (the message shows them). A product the catalog mirror has not
+    heard of counts as available."""
+    wanted = step_products(cart if gate.cart_id else None, gate.product_id)
+    products = await read_products(SessionStatements(session), gate.store_id, wanted)
+    gone = sum(not p.buyable for p in products.values())
+    return (GateReason.PRODUCT_UNAVAILABLE if wanted and gone >= len(wanted) else None), products
 
 
 async def _frequency_reason(session: AsyncSession, gate: StepRequest) -> GateReason | None:
@@ -248,11 +245,6 @@ def _ordered_since_clause(since: ColumnElement[datetime]) -> ColumnElement[bool]
     )
 
 
-_GONE_PRODUCTS = select(func.count()).where(
-    Product.store_id == bindparam("store_id"),
-    Product.product_id.in_(bindparam("product_ids", expanding=True)),
-    or_(Product.available.is_(False), Product.deleted_at.is_not(None)),
-)
 _ORDERED_SINCE = select(_ordered_since_clause(bindparam("since")))
 _SIMILAR_MESSAGE_SINCE = select(
     exists().where(

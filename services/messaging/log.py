@@ -4,22 +4,20 @@ retried activity finds the row it wrote instead of writing or sending again."""
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flow_contract import Channel, FlowKind, GateReason, MessageStatus
 from models import Message
+from models.database import SessionStatements
 from services.ids import new_id
 
 log = logging.getLogger("shopstar.messages")
 
 # The statements of every step, built once: a flow step runs several, and building a statement
-# and its cache key cost the worker more than sending it (bench/step_cost.py). The updates are
-# Core statements: nothing in the session needs to see them.
-_ROWS = cast(Table, Message.__table__)
+# and its cache key cost the worker more than sending it (bench/step_cost.py).
 _FIND_STEP = select(Message).where(Message.idempotency_key == bindparam("key"))
 _COLUMNS = (
     "id",
@@ -42,28 +40,17 @@ _RECORD_STEP = select(Message).from_statement(
     .on_conflict_do_nothing(index_elements=[Message.idempotency_key])
     .returning(Message)
 )
-_SEND_STARTED = (
-    update(_ROWS)
-    .where(_ROWS.c.id == bindparam("message_id"))
-    .values(
-        send_started_at=bindparam("v_now"),
-        provider=bindparam("v_provider"),
-        subject=bindparam("v_subject"),
-        body=bindparam("v_body"),
-        sender=bindparam("v_sender"),
-        updated_at=bindparam("v_now"),
-    )
-)
-_SENT = (
-    update(_ROWS)
-    .where(_ROWS.c.id == bindparam("message_id"), _ROWS.c.status == MessageStatus.PENDING)
-    .values(
-        status=MessageStatus.SENT,
-        provider_message_id=bindparam("v_provider_message_id"),
-        sent_at=bindparam("v_now"),
-        updated_at=bindparam("v_now"),
-    )
-)
+# The two writes of every send, on the driver (models.database.SessionStatements).
+_SEND_STARTED = """
+    UPDATE messages SET send_started_at = %(now)s, provider = %(provider)s,
+        subject = %(subject)s, body = %(body)s, sender = %(sender)s, updated_at = %(now)s
+    WHERE id = %(message_id)s
+"""
+_SENT = """
+    UPDATE messages SET status = 'sent', provider_message_id = %(provider_message_id)s,
+        sent_at = %(now)s, updated_at = %(now)s
+    WHERE id = %(message_id)s AND status = 'pending'
+"""
 
 
 @dataclass(frozen=True)
@@ -127,17 +114,15 @@ async def mark_send_started(
 ) -> None:
     """Committed right before the provider is called: a retry that finds it set knows an
     earlier attempt may have handed the message over."""
-    await session.execute(
-        _SEND_STARTED,
-        {
-            "message_id": message_id,
-            "v_now": datetime.now(UTC),
-            "v_provider": provider,
-            "v_subject": subject,
-            "v_body": body,
-            "v_sender": sender,
-        },
-    )
+    params = {
+        "message_id": message_id,
+        "now": datetime.now(UTC),
+        "provider": provider,
+        "subject": subject,
+        "body": body,
+        "sender": sender,
+    }
+    await SessionStatements(session).all(_SEND_STARTED, params)
 
 
 async def clear_send_started(session: AsyncSession, message_id: str) -> None:
@@ -151,14 +136,12 @@ async def mark_sent(
     session: AsyncSession, message_id: str, *, provider_message_id: str | None
 ) -> None:
     """Only a pending row becomes sent: a provider's callback may have been faster."""
-    await session.execute(
-        _SENT,
-        {
-            "message_id": message_id,
-            "v_provider_message_id": provider_message_id,
-            "v_now": datetime.now(UTC),
-        },
-    )
+    params = {
+        "message_id": message_id,
+        "provider_message_id": provider_message_id,
+        "now": datetime.now(UTC),
+    }
+    await SessionStatements(session).all(_SENT, params)
 
 
 async def mark_unknown(session: AsyncSession, message_id: str) -> None:

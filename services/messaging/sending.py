@@ -76,6 +76,7 @@ async def prepare_send(
         cart_id=ctx.cart_id,
         cart=rows.cart,
         product_id=ctx.product_id,
+        products=rows.products,
         order_id=ctx.order_id,
         storefront_url=own.storefront_base_url,
         message_id=row.id,
