@@ -7,8 +7,9 @@ from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Cart, Customer, Order
+from models import Order
 from models.database import SessionStatements, Statements
+from services.messaging.step_facts import StepCart, StepCustomer
 from services.urls import web_url_or_none
 
 
@@ -43,7 +44,7 @@ async def read_products(
     return {row[0]: CatalogProduct(*row) for row in await db.all(_CATALOG, params)}
 
 
-def step_products(cart: Cart | None, product_id: str | None) -> set[str]:
+def step_products(cart: StepCart | None, product_id: str | None) -> set[str]:
     """The products a step is about: the viewed one, else the cart's."""
     if product_id is not None:
         return {product_id}
@@ -88,9 +89,9 @@ async def message_scope(
     store_id: str,
     flow: str,
     channel: str,
-    customer: Customer,
+    customer: StepCustomer,
     cart_id: str | None,
-    cart: Cart | None,
+    cart: StepCart | None,
     product_id: str | None,
     products: Mapping[str, CatalogProduct] | None,
     order_id: str | None,
@@ -136,7 +137,7 @@ async def message_scope(
     }
 
 
-def _cart_view(cart: Cart, products: Mapping[str, CatalogProduct]) -> dict[str, Any]:
+def _cart_view(cart: StepCart, products: Mapping[str, CatalogProduct]) -> dict[str, Any]:
     items = []
     for item in cart.items:
         product = products.get(item["product_id"])

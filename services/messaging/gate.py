@@ -2,30 +2,21 @@
 until when to hold it (quiet hours), or that it goes: then with the rows the send renders from
 and the promo code the step gives, issued here. Every "no" is decided here, and only here."""
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import (
-    BindParameter,
-    ColumnElement,
-    Select,
-    and_,
-    bindparam,
-    exists,
-    false,
-    select,
-)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flow_contract import FlowKind, GateReason, MessageStatus, StepRequest
-from models import Cart, Customer, FlowVersion, Message, Order, RecoveryRun, Store
+from models import Order
 from models.database import SessionStatements
 from services.messaging.content import CatalogProduct, read_products, step_products
 from services.messaging.holdout import in_holdout
+from services.messaging.log import StepMessage
 from services.messaging.promo_codes import issue_code
 from services.messaging.quiet_hours import quiet_until
+from services.messaging.step_facts import Facts, StepCart, StepCustomer, StepStore
 from services.stores.settings import store_quiet_hours
 
 
@@ -33,11 +24,11 @@ from services.stores.settings import store_quiet_hours
 class StepRows:
     """What the send is given: the rows the gate read and decided on."""
 
-    customer: Customer
-    store: Store | None
-    cart: Cart | None
+    customer: StepCustomer
+    store: StepStore | None
+    cart: StepCart | None
     # The step's message-log row, once `decide_step` has written (or found) it.
-    message: Message | None = None
+    message: StepMessage | None = None
     # The catalog's rows of the step's products, as the gate read them (None: not read).
     products: Mapping[str, CatalogProduct] | None = None
 
@@ -49,17 +40,6 @@ class GateVerdict:
     # Set when the step goes out (no reason, no hold).
     rows: StepRows | None = None
     promo_code: str | None = None
-
-
-@dataclass(frozen=True)
-class Facts:
-    customer: Customer | None
-    cart: Cart | None
-    store: Store | None
-    switched_off: bool
-    ordered_since_start: bool  # an order of the customer since the run started
-    # The step's message-log row, when an earlier attempt of the step wrote it.
-    message: Message | None = None
 
 
 async def check_send_gate(session: AsyncSession, gate: StepRequest, facts: Facts) -> GateVerdict:
@@ -105,77 +85,8 @@ async def check_send_gate(session: AsyncSession, gate: StepRequest, facts: Facts
     return GateVerdict(rows=StepRows(customer, store, cart, products=products), promo_code=code)
 
 
-async def read_facts(session: AsyncSession, gate: StepRequest, step_key: str) -> Facts:
-    """The customer, the cart, the store (its settings are read at send time), whether staff
-    turned the flow off since the run started, whether the customer ordered since, and the
-    step's message-log row by its idempotency key (`step_key`), in one statement. Off at any
-    version after the pinned one counts, so turning the flow back on affects new runs only."""
-    statement = _facts_statement(
-        gate.customer_id is not None,
-        gate.cart_id is not None,
-        gate.customer_id is not None and gate.flow != FlowKind.RETURN_PURCHASE,
-    )
-    params = {
-        "store_id": gate.store_id,
-        "customer_id": gate.customer_id,
-        "cart_id": gate.cart_id,
-        "flow": gate.flow,
-        "flow_version": gate.flow_version,
-        "workflow_id": gate.workflow_id,
-        "order_id": gate.order_id or "",
-        "step_key": step_key,
-    }
-    row = (await session.execute(statement, params)).first()
-    if row is None:
-        return Facts(None, None, None, False, False)
-    store, customer, cart, message, off, since = row
-    return Facts(customer, cart, store, bool(off), bool(since), message)
-
-
-@functools.cache
-def _facts_statement(
-    customer: bool, cart: bool, orders: bool
-) -> Select[Store, Customer, Cart, Message, bool, bool]:
-    """`read_facts`'s statement for a step with (or without) a customer, a cart, and orders
-    that end it; built once per shape (a step runs it with its own values)."""
-    store_id: BindParameter[str] = bindparam("store_id")
-    switched_off = exists().where(
-        FlowVersion.store_id == store_id,
-        FlowVersion.kind == bindparam("flow"),
-        FlowVersion.version > bindparam("flow_version"),
-        FlowVersion.config["enabled"].as_boolean().is_(False),
-    )
-    run_started = (
-        select(RecoveryRun.started_at)
-        .where(
-            RecoveryRun.store_id == store_id, RecoveryRun.workflow_id == bindparam("workflow_id")
-        )
-        .scalar_subquery()
-    )
-    ordered = _ordered_since_clause(run_started) if orders else false()
-    customer_on = (
-        and_(Customer.store_id == Store.id, Customer.customer_id == bindparam("customer_id"))
-        if customer
-        else false()
-    )
-    cart_on = (
-        and_(Cart.store_id == Store.id, Cart.cart_id == bindparam("cart_id")) if cart else false()
-    )
-    message_on = and_(
-        Message.store_id == Store.id, Message.idempotency_key == bindparam("step_key")
-    )
-    return (
-        select(Store, Customer, Cart, Message, switched_off, ordered)
-        .select_from(Store)
-        .outerjoin(Customer, customer_on)
-        .outerjoin(Cart, cart_on)
-        .outerjoin(Message, message_on)
-        .where(Store.id == store_id)
-    )
-
-
 async def _flow_reason(
-    session: AsyncSession, gate: StepRequest, cart: Cart | None, ordered_since_start: bool
+    session: AsyncSession, gate: StepRequest, cart: StepCart | None, ordered_since_start: bool
 ) -> GateReason | None:
     """What ends the run: the customer bought, the cart was cleared, the order was cancelled.
     The customer bought: this cart was ordered, or any order of theirs came since the run
@@ -194,7 +105,7 @@ async def _flow_reason(
 
 
 async def _product_reason(
-    session: AsyncSession, gate: StepRequest, cart: Cart | None
+    session: AsyncSession, gate: StepRequest, cart: StepCart | None
 ) -> tuple[GateReason | None, dict[str, CatalogProduct]]:
     """The cart's products (all of them) or the viewed product can no longer be bought, and
     the catalog's rows of them (the message shows them). A product the catalog mirror has not
@@ -225,7 +136,9 @@ async def _frequency_reason(session: AsyncSession, gate: StepRequest) -> GateRea
     return None
 
 
-def _quiet_hours(gate: StepRequest, customer: Customer, store: Store | None) -> datetime | None:
+def _quiet_hours(
+    gate: StepRequest, customer: StepCustomer, store: StepStore | None
+) -> datetime | None:
     """The flow's quiet hours, else the store's default ones."""
     quiet = gate.flow_config.quiet_hours or store_quiet_hours(store)
     if quiet is None:
@@ -234,29 +147,29 @@ def _quiet_hours(gate: StepRequest, customer: Customer, store: Store | None) -> 
     return quiet_until(gate.now or datetime.now(UTC), timezone, quiet.start, quiet.end)
 
 
-def _ordered_since_clause(since: ColumnElement[datetime]) -> ColumnElement[bool]:
-    """An order of the step's customer since `since`, other than the step's own order."""
-    return exists().where(
-        Order.store_id == bindparam("store_id"),
-        Order.customer_id == bindparam("customer_id"),
-        Order.placed_at >= since,
-        Order.status != "cancelled",
-        Order.order_id != bindparam("order_id"),
-    )
+# As driver text (models.database.SessionStatements), like the step's other statements.
+_ORDERED_SINCE = """
+    SELECT EXISTS (
+        SELECT 1 FROM orders o
+        WHERE o.store_id = %(store_id)s AND o.customer_id = %(customer_id)s
+          AND o.placed_at >= %(since)s AND o.status != 'cancelled'
+          AND o.order_id != %(order_id)s)
+"""
+# `unknown`: the provider may have taken it, so it counts against the cap.
+_SIMILAR_MESSAGE_SINCE = f"""
+    SELECT EXISTS (
+        SELECT 1 FROM messages m
+        WHERE m.store_id = %(store_id)s AND m.customer_id = %(customer_id)s
+          AND m.flow = %(flow)s
+          AND m.status IN ('{MessageStatus.UNKNOWN}', '{MessageStatus.SENT}',
+                           '{MessageStatus.DELIVERED}')
+          AND m.sent_at >= %(since)s AND m.idempotency_key NOT LIKE %(own_run)s)
+"""
 
 
-_ORDERED_SINCE = select(_ordered_since_clause(bindparam("since")))
-_SIMILAR_MESSAGE_SINCE = select(
-    exists().where(
-        Message.store_id == bindparam("store_id"),
-        Message.customer_id == bindparam("customer_id"),
-        Message.flow == bindparam("flow"),
-        # `unknown`: the provider may have taken it, so it counts against the cap.
-        Message.status.in_((MessageStatus.UNKNOWN, MessageStatus.SENT, MessageStatus.DELIVERED)),
-        Message.sent_at >= bindparam("since"),
-        Message.idempotency_key.not_like(bindparam("own_run")),
-    )
-)
+async def _exists(session: AsyncSession, sql: str, params: Mapping[str, object]) -> bool:
+    row = await SessionStatements(session).first(sql, params)
+    return bool(row and row[0])
 
 
 async def _ordered_since(session: AsyncSession, gate: StepRequest, since: datetime) -> bool:
@@ -268,7 +181,7 @@ async def _ordered_since(session: AsyncSession, gate: StepRequest, since: dateti
         "order_id": gate.order_id or "",
         "since": since,
     }
-    return bool(await session.scalar(_ORDERED_SINCE, params))
+    return await _exists(session, _ORDERED_SINCE, params)
 
 
 async def _similar_message_since(session: AsyncSession, gate: StepRequest, since: datetime) -> bool:
@@ -276,8 +189,8 @@ async def _similar_message_since(session: AsyncSession, gate: StepRequest, since
     params = {
         "store_id": gate.store_id,
         "customer_id": gate.customer_id,
-        "flow": gate.flow,
+        "flow": str(gate.flow),
         "since": since,
         "own_run": f"{gate.workflow_id}:{gate.run_key}:%",
     }
-    return bool(await session.scalar(_SIMILAR_MESSAGE_SINCE, params))
+    return await _exists(session, _SIMILAR_MESSAGE_SINCE, params)

@@ -4,9 +4,9 @@ retried activity finds the row it wrote instead of writing or sending again."""
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flow_contract import Channel, FlowKind, GateReason, MessageStatus
@@ -16,30 +16,32 @@ from services.ids import new_id
 
 log = logging.getLogger("shopstar.messages")
 
-# The statements of every step, built once: a flow step runs several, and building a statement
-# and its cache key cost the worker more than sending it (bench/step_cost.py).
-_FIND_STEP = select(Message).where(Message.idempotency_key == bindparam("key"))
-_COLUMNS = (
-    "id",
-    "store_id",
-    "customer_id",
-    "flow",
-    "step",
-    "channel",
-    "status",
-    "suppression_reason",
-    "promo_code",
-    "workflow_id",
-    "idempotency_key",
-    "created_at",
-    "updated_at",
-)
-_RECORD_STEP = select(Message).from_statement(
-    insert(Message)
-    .values({name: bindparam(f"v_{name}") for name in _COLUMNS})
-    .on_conflict_do_nothing(index_elements=[Message.idempotency_key])
-    .returning(Message)
-)
+
+class StepMessage(NamedTuple):
+    """What a step needs of its message-log row."""
+
+    id: str
+    status: str
+    suppression_reason: str | None
+    promo_code: str | None
+    failure_code: str | None
+    send_started_at: datetime | None
+
+
+# The statements of every step, as driver text (models.database.SessionStatements): a flow
+# step runs several, and through the ORM each cost the worker more than sending it
+# (bench/step_cost.py).
+_STEP_COLUMNS = "id, status, suppression_reason, promo_code, failure_code, send_started_at"
+_FIND_STEP = f"SELECT {_STEP_COLUMNS} FROM messages WHERE idempotency_key = %(key)s"
+_RECORD_STEP = f"""
+    INSERT INTO messages (id, store_id, customer_id, flow, step, channel, status,
+        suppression_reason, promo_code, workflow_id, idempotency_key, created_at, updated_at)
+    VALUES (%(id)s, %(store_id)s, %(customer_id)s, %(flow)s, %(step)s, %(channel)s,
+        %(status)s, %(suppression_reason)s, %(promo_code)s, %(workflow_id)s,
+        %(idempotency_key)s, %(now)s, %(now)s)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING {_STEP_COLUMNS}
+"""
 # The two writes of every send, on the driver (models.database.SessionStatements).
 _SEND_STARTED = """
     UPDATE messages SET send_started_at = %(now)s, provider = %(provider)s,
@@ -68,8 +70,9 @@ class StepRef:
         return f"{self.workflow_id}:{self.run_key}:{self.step}"
 
 
-async def find_step(session: AsyncSession, ref: StepRef) -> Message | None:
-    return await session.scalar(_FIND_STEP, {"key": ref.idempotency_key})
+async def find_step(session: AsyncSession, ref: StepRef) -> StepMessage | None:
+    row = await SessionStatements(session).first(_FIND_STEP, {"key": ref.idempotency_key})
+    return StepMessage(*row) if row is not None else None
 
 
 async def record_step(
@@ -79,26 +82,24 @@ async def record_step(
     status: MessageStatus,
     reason: GateReason | None = None,
     promo_code: str | None = None,
-) -> Message:
+) -> StepMessage:
     """Insert the step's row once; later calls return the row already there."""
-    now = datetime.now(UTC)
-    values = {
+    params = {
         "id": new_id("msg"),
         "store_id": ref.store_id,
         "customer_id": ref.customer_id,
-        "flow": ref.flow,
+        "flow": str(ref.flow),
         "step": ref.step,
-        "channel": ref.channel,
-        "status": status,
-        "suppression_reason": reason,
+        "channel": str(ref.channel),
+        "status": str(status),
+        "suppression_reason": str(reason) if reason is not None else None,
         "promo_code": promo_code,
         "workflow_id": ref.workflow_id,
         "idempotency_key": ref.idempotency_key,
-        "created_at": now,
-        "updated_at": now,
+        "now": datetime.now(UTC),
     }
-    inserted = await session.scalar(_RECORD_STEP, {f"v_{k}": v for k, v in values.items()})
-    row = inserted or await find_step(session, ref)
+    inserted = await SessionStatements(session).first(_RECORD_STEP, params)
+    row = StepMessage(*inserted) if inserted is not None else await find_step(session, ref)
     assert row is not None
     return row
 

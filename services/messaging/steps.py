@@ -5,8 +5,10 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flow_contract import GateReason, MessageStatus, StepRequest
-from services.messaging.gate import GateVerdict, StepRows, check_send_gate, read_facts
+from models.database import SessionStatements
+from services.messaging.gate import GateVerdict, StepRows, check_send_gate
 from services.messaging.log import StepRef, record_step
+from services.messaging.step_facts import read_facts
 
 
 def step_ref(req: StepRequest) -> StepRef:
@@ -26,7 +28,7 @@ async def decide_step(session: AsyncSession, req: StepRequest) -> GateVerdict:
     """Run the gate and write its verdict to the message log: a "no" with its reason, a "go"
     as the pending row the send takes over (with the promo code the gate issued)."""
     ref = step_ref(req)
-    facts = await read_facts(session, req, ref.idempotency_key)
+    facts = await read_facts(SessionStatements(session), req, ref.idempotency_key)
     if (existing := facts.message) is not None:
         # A retried activity: the first attempt already decided this step.
         if existing.suppression_reason:

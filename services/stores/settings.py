@@ -6,7 +6,7 @@ defaults still reach a store that never set its own. Sends read them at send tim
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -140,7 +140,17 @@ def as_defaults(defaults: StoreDefaults | str) -> StoreDefaults:
     return StoreDefaults(storefront_base_url=defaults) if isinstance(defaults, str) else defaults
 
 
-def effective_settings(store: Store | None, defaults: StoreDefaults) -> StoreSettings:
+class StoreConfig(Protocol):
+    """What the settings are read from: a `Store` row, or the plain row a flow step reads."""
+
+    @property
+    def settings(self) -> dict[str, Any] | None: ...
+
+    @property
+    def timezone(self) -> str: ...
+
+
+def effective_settings(store: StoreConfig | None, defaults: StoreDefaults) -> StoreSettings:
     own: dict[str, Any] = dict(store.settings or {}) if store is not None else {}
     fallback: dict[str, Any] = {
         "storefront_base_url": defaults.storefront_base_url,
@@ -159,7 +169,7 @@ def effective_settings(store: Store | None, defaults: StoreDefaults) -> StoreSet
     )
 
 
-def store_quiet_hours(store: Store | None) -> QuietHours | None:
+def store_quiet_hours(store: StoreConfig | None) -> QuietHours | None:
     """The store's default quiet hours, for flows that set none of their own."""
     value = (store.settings or {}).get("quiet_hours") if store is not None else None
     return QuietHours.model_validate(value) if value else None
