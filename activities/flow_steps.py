@@ -54,7 +54,7 @@ class FlowActivities:
         """`defaults`: what a store without its own settings sends with (a bare string is the
         storefront URL alone)."""
         self._sessionmaker = sessionmaker
-        # For the one statement that records the provider's answer.
+        # For the one-statement writes: the provider's answer, the run closed.
         self._single = autocommit_sessionmaker(sessionmaker)
         self._provider = provider
         self._defaults = as_defaults(defaults)
@@ -144,5 +144,5 @@ class FlowActivities:
     @activity.defn
     async def close_recovery_run(self, req: RunClosed) -> None:
         """The run ended: the relay stops routing the customer's orders to it."""
-        async with self._sessionmaker.begin() as session:
+        async with self._single() as session:  # one statement: it commits on its own
             await close_run(session, req.store_id, req.workflow_id, req.outcome)

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, Event, FlowRunGroup, RecoveryRun
+from models.database import SessionStatements
 from services.channels.audience_sync import customers_with_uploads
 from services.channels.conversions import runs_to_start
 from services.events.routing import (
@@ -242,9 +243,18 @@ async def _record_groups(
         await session.execute(insert(FlowRunGroup).values(rows).on_conflict_do_nothing())
 
 
+_CLOSE_RUN = """
+    UPDATE recovery_runs SET closed_at = %(now)s, outcome = %(outcome)s
+    WHERE store_id = %(store_id)s AND workflow_id = %(workflow_id)s
+"""
+
+
 async def close_run(session: AsyncSession, store_id: str, workflow_id: str, outcome: str) -> None:
-    await session.execute(
-        update(RecoveryRun)
-        .where(RecoveryRun.store_id == store_id, RecoveryRun.workflow_id == workflow_id)
-        .values(closed_at=datetime.now(UTC), outcome=outcome)
-    )
+    """Once at the end of every run: one statement on the driver."""
+    params = {
+        "now": datetime.now(UTC),
+        "outcome": str(outcome),
+        "store_id": store_id,
+        "workflow_id": workflow_id,
+    }
+    await SessionStatements(session).all(_CLOSE_RUN, params)
