@@ -56,6 +56,8 @@ console = Console()
 CACHE = "worker_max_cached_workflows"
 BATCH = 500
 RAW_SAMPLE = 2000
+# Issue 12's rows: the engine's rate as a share of the bare shape, and the worker's CPU.
+SHARE_TARGET, WORKER_MS_TARGET = 0.85, 10.0
 RAW_RUNS = 3000  # the raw shape's runs at most, its wait at most RAW_WAIT_SECONDS
 RAW_WAIT_SECONDS = 5
 
@@ -187,15 +189,21 @@ async def run(
         verdict(fake.count() == expected),
     )
     report.add("duplicates at the providers", str(duplicates), "0", verdict(duplicates == 0))
-    report.add(
-        "messages/s (first to last message)", f"{rate:.0f}", "target >= 200", verdict(rate >= 200)
-    )
+    # Judged as a share of the bare shape on the same server (issue 12), not as a rate: the
+    # dev server's own cost caps the rate on a given machine.
+    report.add("messages/s (first to last message)", f"{rate:.0f}")
     report.add(
         f"raw Temporal: steps/s of the same {len(flow['steps'])}-step shape",
         f"{raw.rate:.0f}",
         f"{raw.runs:,} runs, no database or provider",
     )
-    report.add("messages/s as a share of the raw shape", f"{rate / raw.rate:.2f}")
+    share = rate / raw.rate
+    report.add(
+        "messages/s as a share of the raw shape",
+        f"{share:.2f}",
+        f"target >= {SHARE_TARGET}",
+        verdict(share >= SHARE_TARGET),
+    )
     report.add(
         "messages/s (from the first cart posted)",
         f"{overall:.0f}",
@@ -233,6 +241,13 @@ async def run(
             f"{cpu.get(name, 0)}% of a core",
             f"{per_message:.1f} ms per message",
         )
+    worker_ms = sum(cpu.get(n, 0) for n in names) / 100 * sending / max(1, expected - first_count)
+    report.add(
+        "worker CPU per message sent (all worker processes)",
+        f"{worker_ms * 1000:.1f} ms",
+        f"target <= {WORKER_MS_TARGET:.0f} ms",
+        verdict(worker_ms * 1000 <= WORKER_MS_TARGET),
+    )
     report.add(
         f"history events per {len(flow['steps'])}-step run",
         f"max {max(lengths)}, mean {sum(lengths) / len(lengths):.1f}",
