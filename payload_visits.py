@@ -15,37 +15,36 @@ another client stored externally (a reference) fails in the payload converter in
 the SDK's TMPRL1105 message; this engine configures no external storage anywhere.
 """
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
 
 import temporalio.bridge.worker as bridge_worker
 from temporalio.converter import DataConverter
 from temporalio.converter._extstore import StorageOperationMetrics
 
-_SDK_DECODE = bridge_worker.decode_activation
-_SDK_ENCODE = bridge_worker.encode_completion
+SdkWalk = TypeVar("SdkWalk", bound=Callable[..., Awaitable[StorageOperationMetrics]])
 
 
 def _changes_payloads(data_converter: DataConverter) -> bool:
     return data_converter.payload_codec is not None or data_converter.external_storage is not None
 
 
-async def _decode_activation(
-    activation: Any, data_converter: DataConverter, *args: Any, **kwargs: Any
-) -> StorageOperationMetrics:
-    if _changes_payloads(data_converter):
-        return await _SDK_DECODE(activation, data_converter, *args, **kwargs)
-    return StorageOperationMetrics()
+def _unless_idle(walk: SdkWalk) -> SdkWalk:
+    """The SDK's walk of an activation or a completion, run only when it changes something."""
+
+    async def walked(message: Any, data_converter: DataConverter, *args: Any, **kwargs: Any) -> Any:
+        if _changes_payloads(data_converter):
+            return await walk(message, data_converter, *args, **kwargs)
+        return StorageOperationMetrics()
+
+    return cast(SdkWalk, walked)
 
 
-async def _encode_completion(
-    completion: Any, data_converter: DataConverter, *args: Any, **kwargs: Any
-) -> StorageOperationMetrics:
-    if _changes_payloads(data_converter):
-        return await _SDK_ENCODE(completion, data_converter, *args, **kwargs)
-    return StorageOperationMetrics()
+_DECODE = _unless_idle(bridge_worker.decode_activation)
+_ENCODE = _unless_idle(bridge_worker.encode_completion)
 
 
 def skip_idle_payload_visits() -> None:
     """For the whole process (idempotent): every worker and replayer of the engine."""
-    bridge_worker.decode_activation = _decode_activation
-    bridge_worker.encode_completion = _encode_completion
+    bridge_worker.decode_activation = _DECODE
+    bridge_worker.encode_completion = _ENCODE
