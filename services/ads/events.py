@@ -40,11 +40,11 @@ _STATEMENTS = {
 }
 
 
-def single_outcome(store_outcome: tuple[bool, str | None]) -> bool:
+def single_outcome(outcome: tuple[bool, str | None]) -> bool:
     """One event's outcome as its own request answers it: True when counted now, False when
     this token's event of this kind was counted before; another store's token is unknown here
     (404), a click before its impression is refused (409)."""
-    counted, error = store_outcome
+    counted, error = outcome
     if error == NOT_FOUND:
         raise NotFound("no ad was served with this token", code=NOT_FOUND)
     if error is not None:

@@ -253,7 +253,7 @@ async def close_run(session: AsyncSession, store_id: str, workflow_id: str, outc
     """Once at the end of every run: one statement on the driver."""
     params = {
         "now": datetime.now(UTC),
-        "outcome": str(outcome),
+        "outcome": outcome,
         "store_id": store_id,
         "workflow_id": workflow_id,
     }

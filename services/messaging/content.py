@@ -45,7 +45,8 @@ async def read_products(
 
 
 def step_products(cart: StepCart | None, product_id: str | None) -> set[str]:
-    """The products a step is about: the viewed one, else the cart's."""
+    """The products a step is about: the viewed one, else the cart's (a step without a cart
+    has none: its facts read no cart)."""
     if product_id is not None:
         return {product_id}
     return {item["product_id"] for item in cart.items} if cart else set()
@@ -108,7 +109,7 @@ async def message_scope(
     cart_view: dict[str, Any] | None = None
     product_view: dict[str, Any] | None = None
     if products is None:
-        wanted = step_products(cart if cart_id else None, product_id)
+        wanted = step_products(cart, product_id)
         products = await read_products(SessionStatements(session), store_id, wanted)
     if cart_id is not None:
         target = f"{storefront}/cart/{cart_id}"

@@ -16,7 +16,13 @@ from services.messaging.holdout import in_holdout
 from services.messaging.log import StepMessage
 from services.messaging.promo_codes import issue_code
 from services.messaging.quiet_hours import quiet_until
-from services.messaging.step_facts import Facts, StepCart, StepCustomer, StepStore
+from services.messaging.step_facts import (
+    Facts,
+    StepCart,
+    StepCustomer,
+    StepStore,
+    ordered_since,
+)
 from services.stores.settings import store_quiet_hours
 
 
@@ -110,7 +116,7 @@ async def _product_reason(
     """The cart's products (all of them) or the viewed product can no longer be bought, and
     the catalog's rows of them (the message shows them). A product the catalog mirror has not
     heard of counts as available."""
-    wanted = step_products(cart if gate.cart_id else None, gate.product_id)
+    wanted = step_products(cart, gate.product_id)
     products = await read_products(SessionStatements(session), gate.store_id, wanted)
     gone = sum(not p.buyable for p in products.values())
     return (GateReason.PRODUCT_UNAVAILABLE if wanted and gone >= len(wanted) else None), products
@@ -148,13 +154,7 @@ def _quiet_hours(
 
 
 # As driver text (models.database.SessionStatements), like the step's other statements.
-_ORDERED_SINCE = """
-    SELECT EXISTS (
-        SELECT 1 FROM orders o
-        WHERE o.store_id = %(store_id)s AND o.customer_id = %(customer_id)s
-          AND o.placed_at >= %(since)s AND o.status != 'cancelled'
-          AND o.order_id != %(order_id)s)
-"""
+_ORDERED_SINCE = f"SELECT {ordered_since('%(since)s')}"
 # `unknown`: the provider may have taken it, so it counts against the cap.
 _SIMILAR_MESSAGE_SINCE = f"""
     SELECT EXISTS (
@@ -189,7 +189,7 @@ async def _similar_message_since(session: AsyncSession, gate: StepRequest, since
     params = {
         "store_id": gate.store_id,
         "customer_id": gate.customer_id,
-        "flow": str(gate.flow),
+        "flow": gate.flow,
         "since": since,
         "own_run": f"{gate.workflow_id}:{gate.run_key}:%",
     }

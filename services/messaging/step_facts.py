@@ -62,7 +62,7 @@ async def read_facts(db: Statements, gate: StepRequest, step_key: str) -> Facts:
         "store_id": gate.store_id,
         "customer_id": gate.customer_id,
         "cart_id": gate.cart_id,
-        "flow": str(gate.flow),
+        "flow": gate.flow,
         "flow_version": gate.flow_version,
         "workflow_id": gate.workflow_id,
         "order_id": gate.order_id or "",
@@ -78,14 +78,20 @@ async def read_facts(db: Statements, gate: StepRequest, step_key: str) -> Facts:
     return Facts(customer, cart, store, bool(row[23]), bool(row[24]), message)
 
 
-# An order of the step's customer since the run started, other than the step's own order.
-_ORDERED = """EXISTS (
-    SELECT 1 FROM orders o
-    WHERE o.store_id = %(store_id)s AND o.customer_id = %(customer_id)s
-      AND o.placed_at >= (
-          SELECT r.started_at FROM recovery_runs r
-          WHERE r.store_id = %(store_id)s AND r.workflow_id = %(workflow_id)s)
-      AND o.status != 'cancelled' AND o.order_id != %(order_id)s)"""
+def ordered_since(since: str) -> str:
+    """SQL: an order of the step's customer placed at or after `since` (an SQL expression),
+    other than the step's own order. The facts ask it since the run started; the gate's
+    recent-order cap, since its window's start."""
+    return f"""EXISTS (
+        SELECT 1 FROM orders o
+        WHERE o.store_id = %(store_id)s AND o.customer_id = %(customer_id)s
+          AND o.placed_at >= {since}
+          AND o.status != 'cancelled' AND o.order_id != %(order_id)s)"""
+
+
+_RUN_STARTED = """(
+    SELECT r.started_at FROM recovery_runs r
+    WHERE r.store_id = %(store_id)s AND r.workflow_id = %(workflow_id)s)"""
 
 
 @functools.cache
@@ -106,7 +112,7 @@ def _facts_sql(customer: bool, cart: bool, orders: bool) -> str:
                 WHERE v.store_id = %(store_id)s AND v.kind = %(flow)s
                   AND v.version > %(flow_version)s
                   AND CAST((v.config ->> 'enabled') AS BOOLEAN) IS false),
-            {_ORDERED if orders else "false"}
+            {ordered_since(_RUN_STARTED) if orders else "false"}
         FROM stores s
         LEFT JOIN customers c ON {customer_on}
         LEFT JOIN carts k ON {cart_on}
